@@ -1,0 +1,52 @@
+# Intake: `make dev` runs the whole flow locally, `make test` is what CI runs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test e2e unit lint fmt demo bench doctor clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# The official Adaptive Cards renderer for /dev/channel, from npm (served locally, no CDN).
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch node_modules/.installed
+
+install: $(STAMP) node_modules/.installed
+
+# Install everything, then run the local host on http://127.0.0.1:7071 (INTAKE_PORT overrides).
+dev: install
+	$(PY) -m intake dev
+
+# Everything CI runs: unit, contract and end-to-end tests, then the linters.
+test: install
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory lint
+
+# Only the end-to-end tests (they drive a local host over HTTP).
+e2e: install
+	$(PY) -m pytest -m e2e
+
+# ruff (lint + format check) and mypy --strict on the application package.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+# Reformat and autofix.
+fmt: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# Submit the bundled sample form response to the running local host.
+demo:
+	curl -sS -X POST -H 'Content-Type: application/json' \
+	  --data @forms/sample-submission.json http://127.0.0.1:$${INTAKE_PORT:-7071}/api/intake; echo
+
+clean:
+	rm -rf $(VENV) node_modules .intake .pytest_cache .ruff_cache .mypy_cache

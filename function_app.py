@@ -1,0 +1,16 @@
+"""The Azure Functions app: create it, register the blueprints. Nothing else lives here.
+
+Settings are checked on first use, not at import: a failure here would hide every function
+from the host.
+"""
+
+import azure.functions as func
+
+from functions.intake import bp as intake_bp
+from functions.steps import bp as steps_bp
+
+# Function keys guard every HTTP route unless a route says otherwise (the bot endpoint checks
+# Bot Framework tokens itself).
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(intake_bp)
+app.register_functions(steps_bp)

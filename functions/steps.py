@@ -1,0 +1,30 @@
+"""The queue trigger that runs a request's steps, and the timer that resumes stalled ones."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import azure.functions as func
+
+from intake import bootstrap, workflow
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.queue_trigger(arg_name="message", queue_name="intake-steps", connection="AzureWebJobsStorage")
+def run_steps(message: func.QueueMessage) -> None:
+    """Exceptions propagate on purpose: the host retries the message, then poisons it."""
+    try:
+        body = json.loads(message.get_body().decode("utf-8"))
+        request_id = str(body["request_id"])
+    except (ValueError, KeyError, TypeError):
+        log.error("dropping unreadable queue message %s", message.id)
+        return
+    workflow.run_steps(request_id, bootstrap.services())
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
+def resume_stalled(timer: func.TimerRequest) -> None:
+    workflow.resume_stalled_requests(bootstrap.services())

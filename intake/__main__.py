@@ -1,0 +1,22 @@
+"""``python -m intake <command>``: dev (the local host), replay (stuck and poisoned requests)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from intake.cli import dev, replay
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m intake", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev.register(commands)
+    replay.register(commands)
+    arguments = parser.parse_args(argv)
+    result: int = arguments.run(arguments)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Store on the local SQLite file: requests, their done steps, and a lease per request."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from intake.adapters.sqlite_db import Database
+from intake.errors import RequestNotFound
+from intake.models import RequestRecord, RequestStatus, utcnow
+
+
+class SqliteStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
+        now = utcnow().isoformat()
+        with self.db.transaction() as tx:
+            row = tx.execute(
+                "SELECT id FROM requests WHERE idempotency_key = ?",
+                (record.request.idempotency_key,),
+            ).fetchone()
+            if row is not None:
+                existing_id = row["id"]
+            else:
+                tx.execute(
+                    "INSERT INTO requests (id, idempotency_key, record, status, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.request.id, record.request.idempotency_key,
+                     record.request.model_dump_json(), record.status.value, now, now),
+                )
+                return record, True
+        return self.get_request(existing_id), False
+
+    def get_request(self, request_id: str) -> RequestRecord:
+        with self.db.connect() as db:
+            row = db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+            if row is None:
+                raise RequestNotFound(f"No request has the id {request_id!r}.")
+            steps = db.execute(
+                "SELECT step, result FROM steps WHERE request_id = ?", (request_id,)
+            ).fetchall()
+        return self._record(row, {s["step"]: json.loads(s["result"]) for s in steps})
+
+    def record_step(self, request_id: str, step: str, result: dict[str, Any]) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO steps (request_id, step, result, done_at)"
+                " VALUES (?, ?, ?, ?)",
+                (request_id, step, json.dumps(result), utcnow().isoformat()),
+            )
+            tx.execute(
+                "UPDATE requests SET updated_at = ? WHERE id = ?",
+                (utcnow().isoformat(), request_id),
+            )
+
+    def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
+        with self.db.connect() as db:
+            db.execute(
+                "UPDATE requests SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                (status, last_error, utcnow().isoformat(), request_id),
+            )
+
+    def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
+        now = time.time()
+        with self.db.transaction() as tx:
+            row = tx.execute(
+                "SELECT lease_owner, lease_until FROM requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            if row is None:
+                raise RequestNotFound(f"No request has the id {request_id!r}.")
+            if row["lease_owner"] not in ("", owner) and row["lease_until"] > now:
+                return False
+            tx.execute(
+                "UPDATE requests SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                (owner, now + seconds, request_id),
+            )
+            return True
+
+    def release_lease(self, request_id: str, owner: str) -> None:
+        with self.db.connect() as db:
+            db.execute(
+                "UPDATE requests SET lease_owner = '', lease_until = 0"
+                " WHERE id = ? AND lease_owner = ?",
+                (request_id, owner),
+            )
+
+    def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
+        query = "SELECT * FROM requests"
+        params: list[Any] = []
+        if status:
+            query += " WHERE status = ?"
+            params.append(status)
+        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        params.append(limit)
+        with self.db.connect() as db:
+            rows = db.execute(query, params).fetchall()
+            records = []
+            for row in rows:
+                steps = db.execute(
+                    "SELECT step, result FROM steps WHERE request_id = ?", (row["id"],)
+                ).fetchall()
+                records.append(
+                    self._record(row, {s["step"]: json.loads(s["result"]) for s in steps})
+                )
+        return records
+
+    @staticmethod
+    def _record(row: Any, steps: dict[str, dict[str, Any]]) -> RequestRecord:
+        return RequestRecord.model_validate(
+            {
+                "request": json.loads(row["record"]),
+                "status": RequestStatus(row["status"]),
+                "steps": steps,
+                "last_error": row["last_error"],
+                "updated_at": row["updated_at"],
+            }
+        )

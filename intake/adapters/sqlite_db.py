@@ -1,0 +1,129 @@
+"""The one embedded SQLite file behind every local adapter (``<data_dir>/intake.db``).
+
+Each call opens a short-lived connection: the local host serves requests on several threads and
+runs the queue trigger on another, and SQLite connections must not be shared across threads.
+WAL mode lets readers (the /dev pages) run while a step writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    lease_owner TEXT NOT NULL DEFAULT '',
+    lease_until REAL NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS steps (
+    request_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    result TEXT NOT NULL,
+    done_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, step)
+);
+CREATE TABLE IF NOT EXISTS queue_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    dequeue_count INTEGER NOT NULL DEFAULT 0,
+    visible_at REAL NOT NULL,
+    inserted_at TEXT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages (queue, visible_at);
+CREATE TABLE IF NOT EXISTS work_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS work_item_comments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    work_item_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    html TEXT NOT NULL,
+    mention TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (work_item_id, key)
+);
+CREATE TABLE IF NOT EXISTS work_item_links (
+    source_id INTEGER NOT NULL,
+    target_id INTEGER NOT NULL,
+    relation TEXT NOT NULL,
+    PRIMARY KEY (source_id, target_id, relation)
+);
+CREATE TABLE IF NOT EXISTS work_item_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    work_item_id INTEGER NOT NULL,
+    rev INTEGER NOT NULL,
+    change TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    message_id TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    cc TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    html TEXT NOT NULL,
+    work_item_id INTEGER,
+    sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channel_threads (
+    activity_id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    card TEXT NOT NULL,
+    updates INTEGER NOT NULL DEFAULT 0,
+    posted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+class Database:
+    """Opens connections to the local SQLite file, creating it and its schema on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode; use ``transaction`` for multi-statement writes."""
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: takes the write lock up front, so check-then-write is atomic."""
+        with self.connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")

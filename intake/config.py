@@ -1,0 +1,286 @@
+"""Settings: the one place configuration is read (environment variables prefixed ``INTAKE_``).
+
+Every field has a local-mode default, so ``make dev`` needs no configuration at all. Setting the
+credentials of a real system switches that one port to its real adapter (see ``bootstrap.py``).
+In Azure the values come from the Function App's app settings (``local.settings.json`` ``Values``
+when running ``func start``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, EmailStr, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
+
+
+class Person(BaseModel):
+    """A local demo person: who you can be on the local channel page."""
+
+    name: str
+    email: EmailStr
+    teams_id: str = Field(pattern=r"^29:")
+    aad_object_id: str
+    role: Literal["support_staff", "scrum_master", "coordinator", "client"]
+
+
+DEMO_PEOPLE: list[dict[str, str]] = [
+    {
+        "name": "Alex Support",
+        "email": "alex@contoso.example",
+        "teams_id": "29:1-alex-local",
+        "aad_object_id": "00000000-0000-0000-0000-00000000a1e5",
+        "role": "support_staff",
+    },
+    {
+        "name": "Sam Support",
+        "email": "sam@contoso.example",
+        "teams_id": "29:1-sam-local",
+        "aad_object_id": "00000000-0000-0000-0000-000000005a55",
+        "role": "support_staff",
+    },
+    {
+        "name": "Morgan Scrum",
+        "email": "morgan@contoso.example",
+        "teams_id": "29:1-morgan-local",
+        "aad_object_id": "00000000-0000-0000-0000-00000000306a",
+        "role": "scrum_master",
+    },
+    {
+        "name": "Casey Coordinator",
+        "email": "casey@contoso.example",
+        "teams_id": "29:1-casey-local",
+        "aad_object_id": "00000000-0000-0000-0000-00000000ca5e",
+        "role": "coordinator",
+    },
+    {
+        # The sample form's client: a DevOps user here, so the demo shows a real @mention.
+        # A client without a DevOps identity gets the same words by email instead.
+        "name": "Jordan Rivera",
+        "email": "jordan.rivera@fabrikam.example",
+        "teams_id": "29:1-jordan-local",
+        "aad_object_id": "00000000-0000-0000-0000-000000000d40",
+        "role": "client",
+    },
+]
+
+
+class Settings(BaseSettings):
+    """All of Intake's configuration. Field names map to ``INTAKE_<NAME>`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
+
+    # --- local mode -------------------------------------------------------------------------
+    data_dir: Path = Field(Path(".intake"), description="Folder of the local SQLite file.")
+    port: int = Field(7071, ge=1, le=65535, description="Port of the local host.")
+    host: str = Field("127.0.0.1", description="Interface the local host listens on.")
+    public_base_url: str = Field(
+        "", description="Base URL people reach the app at (status links); default: local host."
+    )
+    people: list[Person] = Field(
+        default_factory=lambda: [Person.model_validate(p) for p in DEMO_PEOPLE],
+        description="Local demo people (JSON list): name, email, teams_id, aad_object_id, role.",
+    )
+
+    # --- the form ---------------------------------------------------------------------------
+    field_map_path: Path = Field(
+        PROJECT_ROOT / "forms" / "field-map.json",
+        description="JSON file mapping each form's question ids to request fields.",
+    )
+    max_body_bytes: int = Field(
+        262_144, ge=1024, description="Largest accepted POST /api/intake body."
+    )
+
+    # --- the work item ----------------------------------------------------------------------
+    work_item_type: str = Field("Issue", description="Type of the request's work item.")
+    area_path: str = Field("", description="Area path of new work items (empty: project default).")
+    iteration_path: str = Field("", description="Iteration of new work items (empty: default).")
+    state_new: str = Field("New", description="State a new work item is created in.")
+    state_planning: str = Field("In Planning", description="State after the @client comment.")
+    state_closed: str = Field("Closed", description="State for 'Not our problem'.")
+    tags: list[str] = Field(["intake"], description="Tags on every request's work item.")
+    severity_priority: dict[str, int] = Field(
+        {"Critical": 1, "High": 2, "Medium": 3, "Low": 4},
+        description="Severity answer -> DevOps priority (JSON object).",
+    )
+    client_email_field: str = Field(
+        "Custom.ClientEmail", description="Work item field that holds the client's email."
+    )
+    pbi_type: str = Field("Product Backlog Item", description="Type created by 'Create PBI'.")
+    task_type: str = Field("Task", description="Type of the PBI's optional Tasks.")
+    bug_type: str = Field("Bug", description="Type created for 'Bug'.")
+    feature_type: str = Field("Feature", description="Type created for 'Feature request'.")
+    sprint_urgent_tag: str = Field("sprint-urgent", description="Tag of sprint-urgent PBIs.")
+
+    # --- people -----------------------------------------------------------------------------
+    coordinator_name: str = Field("Casey Coordinator", description="The intake coordinator.")
+    coordinator_email: EmailStr = Field(
+        "casey@contoso.example", description="Where 'new request' emails go."
+    )
+    scrum_masters: list[str] = Field(
+        ["00000000-0000-0000-0000-00000000306a"],
+        description="Scrum masters: Entra object ids or emails (JSON list).",
+    )
+    scrum_master_group_id: str = Field(
+        "", description="Optional Entra group whose members are scrum masters (checked by Graph)."
+    )
+
+    # --- Azure DevOps -----------------------------------------------------------------------
+    devops_org_url: str = Field("", description="e.g. https://dev.azure.com/contoso (empty: local).")
+    devops_project: str = Field("", description="DevOps project of the requests.")
+    devops_team: str = Field("", description="Team whose current iteration takes urgent PBIs.")
+    devops_pat: SecretStr = Field(SecretStr(""), description="PAT (Work Items Read & Write).")
+    devops_tenant_id: str = Field("", description="Tenant of the DevOps service principal.")
+    devops_client_id: str = Field("", description="Service principal app id (instead of a PAT).")
+    devops_client_secret: SecretStr = Field(SecretStr(""), description="Its client secret.")
+
+    # --- Microsoft Graph mail ---------------------------------------------------------------
+    mail_sender: EmailStr = Field(
+        "intake@contoso.example", description="Mailbox emails are sent from."
+    )
+    graph_tenant_id: str = Field("", description="Tenant of the Graph app (empty: local outbox).")
+    graph_client_id: str = Field("", description="App id with Mail.Send (application).")
+    graph_client_secret: SecretStr = Field(SecretStr(""), description="Its client secret.")
+    graph_endpoint: str = Field("https://graph.microsoft.com", description="Graph base URL.")
+    login_authority: str = Field(
+        "https://login.microsoftonline.com", description="Entra login host (national clouds)."
+    )
+
+    # --- Teams bot --------------------------------------------------------------------------
+    bot_app_id: str = Field("", description="Azure Bot app id (empty: local channel, no auth).")
+    bot_app_secret: SecretStr = Field(SecretStr(""), description="Bot app client secret.")
+    bot_tenant_id: str = Field("", description="Tenant of the single-tenant bot.")
+    bot_openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        description="OpenID metadata for inbound Bot Framework tokens.",
+    )
+    teams_service_url: str = Field(
+        "https://smba.trafficmanager.net/teams/", description="Bot connector service URL."
+    )
+    teams_channel_id: str = Field("", description="Support channel id (19:...@thread.tacv2).")
+
+    # --- storage ----------------------------------------------------------------------------
+    storage_connection_string: SecretStr = Field(
+        SecretStr(""), description="Azure Storage connection string (empty: local SQLite)."
+    )
+    storage_account_name: str = Field(
+        "", description="Storage account for identity-based access (instead of a string)."
+    )
+    steps_queue: str = Field("intake-steps", description="Queue of request steps.")
+    table_name: str = Field("intake", description="Table of recorded requests.")
+
+    # --- telemetry --------------------------------------------------------------------------
+    applicationinsights_connection_string: SecretStr = Field(
+        SecretStr(""), description="Turns on OpenTelemetry export to Application Insights."
+    )
+
+    # --- derived ----------------------------------------------------------------------------
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "intake.db"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def uses_devops(self) -> bool:
+        return bool(self.devops_org_url)
+
+    @property
+    def uses_graph(self) -> bool:
+        return bool(self.graph_tenant_id or self.graph_client_id)
+
+    @property
+    def uses_bot(self) -> bool:
+        return bool(self.bot_app_id)
+
+    @property
+    def uses_azure_storage(self) -> bool:
+        return bool(self.storage_connection_string.get_secret_value() or self.storage_account_name)
+
+    @property
+    def is_local(self) -> bool:
+        """True when every port runs on its local adapter."""
+        return not (
+            self.uses_devops or self.uses_graph or self.uses_bot or self.uses_azure_storage
+        )
+
+    @model_validator(mode="after")
+    def _credentials_are_complete(self) -> Settings:
+        problems: list[str] = []
+
+        def need(condition: bool, message: str) -> None:
+            if not condition:
+                problems.append(message)
+
+        if self.uses_devops:
+            need(bool(self.devops_project), "INTAKE_DEVOPS_PROJECT is required when "
+                 "INTAKE_DEVOPS_ORG_URL is set")
+            has_pat = bool(self.devops_pat.get_secret_value())
+            has_sp = bool(self.devops_client_id)
+            need(has_pat or has_sp, "INTAKE_DEVOPS_PAT or INTAKE_DEVOPS_CLIENT_ID is required "
+                 "when INTAKE_DEVOPS_ORG_URL is set")
+            if has_sp:
+                need(bool(self.devops_tenant_id), "INTAKE_DEVOPS_TENANT_ID is required when "
+                     "INTAKE_DEVOPS_CLIENT_ID is set")
+                need(bool(self.devops_client_secret.get_secret_value()),
+                     "INTAKE_DEVOPS_CLIENT_SECRET is required when INTAKE_DEVOPS_CLIENT_ID is set")
+        if self.uses_graph:
+            need(bool(self.graph_tenant_id), "INTAKE_GRAPH_TENANT_ID is required when "
+                 "INTAKE_GRAPH_CLIENT_ID is set")
+            need(bool(self.graph_client_id), "INTAKE_GRAPH_CLIENT_ID is required when "
+                 "INTAKE_GRAPH_TENANT_ID is set")
+            need(bool(self.graph_client_secret.get_secret_value()),
+                 "INTAKE_GRAPH_CLIENT_SECRET is required when INTAKE_GRAPH_CLIENT_ID is set")
+        if self.uses_bot:
+            need(bool(self.bot_app_secret.get_secret_value()),
+                 "INTAKE_BOT_APP_SECRET is required when INTAKE_BOT_APP_ID is set")
+            need(bool(self.bot_tenant_id), "INTAKE_BOT_TENANT_ID is required when "
+                 "INTAKE_BOT_APP_ID is set")
+            need(bool(self.teams_channel_id), "INTAKE_TEAMS_CHANNEL_ID is required when "
+                 "INTAKE_BOT_APP_ID is set")
+        for name in ("devops_pat", "devops_client_secret", "graph_client_secret",
+                     "bot_app_secret"):
+            value: SecretStr = getattr(self, name)
+            if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                problems.append(f"INTAKE_{name.upper()} is a placeholder; set the real secret")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ConfigurationError(Exception):
+    """Raised when the settings cannot be loaded; the message has one line per problem."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read Settings from the environment; turn pydantic's errors into one line per setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines: list[str] = []
+    for error in exc.errors():
+        location = "_".join(str(part) for part in error["loc"] if not isinstance(part, int))
+        if error["type"] == "value_error" and not location:
+            lines.extend(str(error["ctx"]["error"]).split("; "))
+            continue
+        name = f"INTAKE_{location.upper()}" if location else "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def load_field_map(path: Path) -> dict[str, Any]:
+    """The forms' field maps, keyed by form id (see forms/field-map.json)."""
+    with path.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data

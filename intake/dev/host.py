@@ -1,0 +1,278 @@
+"""The local host: serves the functions registered on ``function_app.app`` over HTTP, runs its
+queue triggers from the local queue and its timers on schedule, and serves the /dev pages.
+
+Routes, methods and trigger kinds are read from the app object, so there is no second routing
+table: what runs here is what Azure runs. It exists because Azure Functions Core Tools cannot be
+assumed on a laptop or in CI; ``func start`` still works for those who have it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+from azure.functions.queue import QueueMessage
+
+from intake import bootstrap
+from intake.adapters.local_queue import SqliteQueue
+from intake.dev import pages
+from intake.dev.schedule import Schedule
+from intake.ports import Services
+
+log = logging.getLogger(__name__)
+ROUTE_PREFIX = "/api/"
+
+
+@dataclass(frozen=True)
+class HttpFunction:
+    name: str
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    auth_level: str
+    handler: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class QueueFunction:
+    name: str
+    queue_name: str
+    handler: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class TimerFunction:
+    name: str
+    schedule: Schedule
+    handler: Callable[..., Any]
+
+
+def route_pattern(route: str) -> re.Pattern[str]:
+    """A regex for an Azure Functions route template: ``{name}``, ``{name:int}``, ``{*rest}``."""
+    parts = []
+    for piece in re.split(r"(\{[^}]+\})", route.strip("/")):
+        if not (piece.startswith("{") and piece.endswith("}")):
+            parts.append(re.escape(piece))
+            continue
+        name, _, constraint = piece[1:-1].rstrip("?").partition(":")
+        if name.startswith("*"):
+            parts.append(f"(?P<{name[1:]}>.*)")
+        elif constraint == "int":
+            parts.append(rf"(?P<{name}>-?\d+)")
+        else:
+            parts.append(f"(?P<{name}>[^/]+)")
+    return re.compile("^" + "".join(parts) + "$")
+
+
+class FunctionTable:
+    """The functions of an ``azure.functions.FunctionApp``, grouped by trigger kind."""
+
+    def __init__(self, app: func.FunctionApp) -> None:
+        self.http: list[HttpFunction] = []
+        self.queues: list[QueueFunction] = []
+        self.timers: list[TimerFunction] = []
+        for function in app.get_functions():
+            trigger: Any = function.get_trigger()
+            handler = function.get_user_function()
+            name = function.get_function_name()
+            if trigger.type == "httpTrigger":
+                methods = frozenset(str(getattr(m, "value", m)).upper()
+                                    for m in (trigger.methods or ["GET", "POST"]))
+                self.http.append(HttpFunction(
+                    name, route_pattern(trigger.route or name), methods,
+                    str(getattr(trigger.auth_level, "value", trigger.auth_level)), handler,
+                ))
+            elif trigger.type == "queueTrigger":
+                self.queues.append(QueueFunction(name, trigger.queue_name, handler))
+            elif trigger.type == "timerTrigger":
+                self.timers.append(TimerFunction(name, Schedule(trigger.schedule), handler))
+            else:
+                log.warning("function %s has a %s trigger the local host cannot run",
+                            name, trigger.type)
+
+    def match(self, method: str, path: str) -> tuple[HttpFunction | None, dict[str, str], bool]:
+        """The function for a path (and its route params); the bool says the path exists."""
+        route = path[len(ROUTE_PREFIX):]
+        path_exists = False
+        for function in self.http:
+            found = function.pattern.match(route)
+            if found:
+                path_exists = True
+                if method in function.methods:
+                    return function, found.groupdict(), True
+        return None, {}, path_exists
+
+
+class LocalHost:
+    """Everything ``make dev`` runs: the HTTP server, the queue workers, the timers."""
+
+    def __init__(self, app: func.FunctionApp, services: Services, *, queue_workers: int = 4,
+                 retry_delay: float = 1.0) -> None:
+        self.table = FunctionTable(app)
+        self.services = services
+        self.retry_delay = retry_delay
+        self.queue_workers = queue_workers
+        self.stopping = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        self.threads: list[threading.Thread] = []
+        self.server: ThreadingHTTPServer | None = None
+        bootstrap.override(services)
+
+    # --- running functions --------------------------------------------------------------
+    def call(self, handler: Callable[..., Any], argument: Any) -> Any:
+        """Run a function as the worker would: coroutines on the host's event loop."""
+        if inspect.iscoroutinefunction(handler):
+            return asyncio.run_coroutine_threadsafe(handler(argument), self.loop).result()
+        return handler(argument)
+
+    def handle_http(self, method: str, url: str, headers: dict[str, str], body: bytes
+                    ) -> tuple[int, dict[str, str], bytes]:
+        path = urlsplit(url).path
+        if path.startswith("/dev/") or path == "/dev" or path == "/":
+            return pages.handle(self, method, url, headers, body)
+        if not path.startswith(ROUTE_PREFIX):
+            return _not_found(path)
+        function, route_params, path_exists = self.table.match(method, path)
+        if function is None:
+            if path_exists:
+                return _problem(405, "method-not-allowed", "Method not allowed",
+                                f"{method} is not allowed on {path}.")
+            return _not_found(path)
+        request = func.HttpRequest(
+            method=method, url=url, headers=headers,
+            params=dict(parse_qsl(urlsplit(url).query)), route_params=route_params, body=body,
+        )
+        response: func.HttpResponse = self.call(function.handler, request)
+        out_headers = dict(response.headers)
+        content_type = response.mimetype or "text/plain"
+        if response.charset and "charset" not in content_type:
+            content_type += f"; charset={response.charset}"
+        out_headers.setdefault("Content-Type", content_type)
+        return response.status_code, out_headers, response.get_body() or b""
+
+    def drain_queue(self, function: QueueFunction) -> None:
+        queue = SqliteQueue(_database(self.services), function.queue_name)
+        while not self.stopping.is_set():
+            message = queue.receive(visibility_timeout=30.0)
+            if message is None:
+                SqliteQueue.wakeup.wait(0.25)
+                SqliteQueue.wakeup.clear()
+                continue
+            queue_message = QueueMessage(
+                id=str(message.id), body=message.body.encode("utf-8"),
+                dequeue_count=message.dequeue_count,
+            )
+            try:
+                self.call(function.handler, queue_message)
+            except Exception as exc:  # noqa: BLE001 - the host's job: retry, then poison
+                poisoned = queue.fail(message, f"{type(exc).__name__}: {exc}",
+                                      retry_in=self.retry_delay * message.dequeue_count)
+                log.warning("%s failed on message %s (delivery %d)%s: %s", function.name,
+                            message.id, message.dequeue_count,
+                            " -> poison queue" if poisoned else "", type(exc).__name__)
+            else:
+                queue.complete(message)
+
+    def run_timers(self) -> None:
+        while not self.stopping.wait(1.0):
+            now = datetime.now(UTC).replace(microsecond=0)
+            for timer in self.table.timers:
+                if timer.schedule.matches(now):
+                    try:
+                        self.call(timer.handler, func.TimerRequest())  # type: ignore[abstract]
+                    except Exception:
+                        log.exception("timer %s failed", timer.name)
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self, host: str, port: int) -> tuple[str, int]:
+        threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True).start()
+        self.server = ThreadingHTTPServer((host, port), _handler_class(self))
+        self.server.daemon_threads = True
+        self._spawn(self.server.serve_forever, "http")
+        for function in self.table.queues:
+            for index in range(self.queue_workers):
+                self._spawn(lambda f=function: self.drain_queue(f), f"queue-{index}")
+        if self.table.timers:
+            self._spawn(self.run_timers, "timers")
+        address = self.server.server_address
+        return str(address[0]), int(address[1])
+
+    def stop(self) -> None:
+        self.stopping.set()
+        SqliteQueue.wakeup.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        bootstrap.override(None)
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+
+def _database(services: Services) -> Any:
+    return services.queue.db  # type: ignore[attr-defined]
+
+
+def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:
+    return _problem(404, "not-found", "Not found", f"Nothing is served at {path}.")
+
+
+def _problem(status: int, slug: str, title: str, detail: str
+             ) -> tuple[int, dict[str, str], bytes]:
+    import json
+
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    return status, {"Content-Type": "application/problem+json"}, json.dumps(body).encode()
+
+
+def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "IntakeLocalHost"
+
+        def _serve(self) -> None:
+            started = time.perf_counter()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            url = f"http://{self.headers.get('Host', 'localhost')}{self.path}"
+            try:
+                status, headers, payload = host.handle_http(
+                    self.command, url, dict(self.headers.items()), body
+                )
+            except Exception:  # the last guard: never a trace to the caller
+                log.exception("unhandled error serving %s %s", self.command, self.path)
+                status, headers, payload = _problem(
+                    500, "internal-error", "Internal error", "Something went wrong on our side."
+                )
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+            log.debug("%s %s -> %d in %.1f ms", self.command, self.path, status,
+                      (time.perf_counter() - started) * 1000)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: we log ourselves
+            return
+
+    return Handler

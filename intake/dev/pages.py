@@ -1,0 +1,150 @@
+"""The local pages for people (/dev/...) and their JSON for tests (/dev/api/...).
+
+Local mode only: served by the local host, never registered on the Functions app.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from intake.adapters.local_board import SqliteBoard
+from intake.adapters.local_channel import SqliteChannel
+from intake.adapters.local_outbox import SqliteOutbox
+from intake.adapters.local_queue import SqliteQueue
+from intake.adapters.local_store import SqliteStore
+from intake.bootstrap import local_identities
+
+if TYPE_CHECKING:
+    from intake.dev.host import LocalHost
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIRS = {
+    "static": HERE / "static",
+    # The official Adaptive Cards renderer, installed by `make dev` from npm (no CDN).
+    "vendor": HERE.parent.parent / "node_modules" / "adaptivecards" / "dist",
+}
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
+)
+Response = tuple[int, dict[str, str], bytes]
+
+
+def handle(host: LocalHost, method: str, url: str, headers: dict[str, str], body: bytes
+           ) -> Response:
+    path = urlsplit(url).path.rstrip("/") or "/"
+    if method not in ("GET", "HEAD"):
+        return _json(405, {"title": "Method not allowed", "status": 405})
+    views = LocalViews(host)
+    if path in ("/", "/dev"):
+        return _page("index.html", views.index())
+    if path == "/dev/board":
+        return _page("board.html", {"work_items": views.work_items()})
+    if path == "/dev/outbox":
+        return _page("outbox.html", {"messages": views.outbox.messages()})
+    if path == "/dev/channel":
+        return _page("channel.html", {"threads": views.channel.threads(),
+                                      "people": views.users()})
+    if path == "/dev/api/workitems":
+        return _json(200, views.work_items())
+    if path.startswith("/dev/api/workitems/"):
+        tail = path.rsplit("/", 1)[1]
+        if not tail.isdigit() or int(tail) not in views.board.all_ids():
+            return _json(404, {"title": "No such work item", "status": 404})
+        return _json(200, views.work_item(int(tail)))
+    if path == "/dev/api/outbox":
+        return _json(200, views.outbox.messages())
+    if path == "/dev/api/channel":
+        return _json(200, views.channel.threads())
+    if path == "/dev/api/users":
+        return _json(200, views.users())
+    if path == "/dev/api/requests":
+        return _json(200, views.requests())
+    if path == "/dev/api/queue":
+        return _json(200, views.queue())
+    for prefix, folder in STATIC_DIRS.items():
+        if path.startswith(f"/dev/{prefix}/"):
+            return _static(folder, path[len(f"/dev/{prefix}/"):])
+    return _json(404, {"title": "Not found", "status": 404, "detail": f"Nothing at {path}."})
+
+
+class LocalViews:
+    """Reads the local SQLite file the local adapters write."""
+
+    def __init__(self, host: LocalHost) -> None:
+        settings = host.services.settings
+        db = host.services.queue.db  # type: ignore[attr-defined]
+        self.settings = settings
+        self.board = SqliteBoard(db, base_url=settings.base_url,
+                                 people=local_identities(settings))
+        self.outbox = SqliteOutbox(db)
+        self.channel = SqliteChannel(db)
+        self.store = SqliteStore(db)
+        self.queue = SqliteQueue(db, settings.steps_queue)
+
+    def index(self) -> dict[str, Any]:
+        return {
+            "work_items": len(self.board.all_ids()),
+            "emails": len(self.outbox.messages()),
+            "threads": len(self.channel.threads()),
+            "requests": self.requests(),
+            "poison": self.queue.peek(self.queue.poison_name),
+        }
+
+    def work_item(self, work_item_id: int) -> dict[str, Any]:
+        item = self.board.get(work_item_id)
+        return {
+            "id": item.id, "rev": item.rev, "type": item.type, "state": item.state,
+            "title": item.title, "url": item.url, "fields": item.fields,
+            "comments": self.board.comments(work_item_id),
+            "links": self.board.links(work_item_id),
+        }
+
+    def work_items(self) -> list[dict[str, Any]]:
+        return [self.work_item(work_item_id) for work_item_id in self.board.all_ids()]
+
+    def users(self) -> list[dict[str, Any]]:
+        return [
+            {"name": p.name, "email": str(p.email), "teams_id": p.teams_id,
+             "aad_object_id": p.aad_object_id, "role": p.role}
+            for p in self.settings.people
+        ]
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [
+            {"request_id": r.request.id, "status": r.status.value, "title": r.request.title,
+             "work_item_id": r.work_item_id, "steps": sorted(r.steps),
+             "last_error": r.last_error, "updated_at": str(r.updated_at or "")}
+            for r in self.store.list_requests(limit=200)
+        ]
+
+    def queue(self) -> dict[str, Any]:
+        def rows(name: str) -> list[dict[str, Any]]:
+            return [m.__dict__ for m in self.queue.peek(name)]
+
+        return {"queue": rows(self.queue.name), "poison": rows(self.queue.poison_name)}
+
+
+def _page(template: str, context: dict[str, Any]) -> Response:
+    html = _templates.get_template(template).render(**context)
+    return 200, {"Content-Type": "text/html; charset=utf-8",
+                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                            "style-src 'self' 'unsafe-inline'"}, html.encode()
+
+
+def _json(status: int, body: Any) -> Response:
+    content_type = "application/json" if status < 400 else "application/problem+json"
+    return status, {"Content-Type": content_type}, json.dumps(body, default=str).encode()
+
+
+def _static(folder: Path, name: str) -> Response:
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder.resolve()) or not target.is_file():
+        return _json(404, {"title": "Not found", "status": 404})
+    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return 200, {"Content-Type": content_type}, target.read_bytes()

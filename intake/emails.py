@@ -1,0 +1,66 @@
+"""The emails Intake sends, rendered from jinja2 templates (HTML autoescaped, plain text too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from intake.models import Email, Request
+
+_environment = Environment(
+    loader=PackageLoader("intake", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+PLANNING_WORDS = (
+    "We will triage this request and reach out as soon as we have an assessment."
+)
+
+
+def _subject(text: str) -> str:
+    # A subject is one line; a typed newline would let text spill into mail headers.
+    return " ".join(text.split())[:200]
+
+
+def render(kind: str, **context: Any) -> tuple[str, str]:
+    """The HTML and text bodies of one kind of email."""
+    html = _environment.get_template(f"{kind}.html").render(**context)
+    text = _environment.get_template(f"{kind}.txt").render(**context)
+    return html, text
+
+
+def client_confirmation(request: Request, work_item_id: int, key: str) -> Email:
+    html, text = render("client_confirmation", request=request, number=work_item_id)
+    return Email(
+        key=key, to=(request.client_email,), work_item_id=work_item_id, html=html, text=text,
+        subject=_subject(f"We received your request #{work_item_id}: {request.title}"),
+    )
+
+
+def coordinator_new_request(
+    request: Request, work_item_id: int, work_item_url: str, coordinator: str, key: str
+) -> Email:
+    html, text = render(
+        "coordinator_new_request", request=request, number=work_item_id, url=work_item_url
+    )
+    return Email(
+        key=key, to=(coordinator,), work_item_id=work_item_id, html=html, text=text,
+        subject=_subject(f"New request #{work_item_id} from {request.client_name}: "
+                         f"{request.title}"),
+    )
+
+
+def client_planning(request: Request, work_item_id: int, work_item_url: str, key: str) -> Email:
+    """What a client without a DevOps identity gets instead of the @mention comment."""
+    html, text = render(
+        "client_planning", request=request, number=work_item_id, words=PLANNING_WORDS,
+        url=work_item_url,
+    )
+    return Email(
+        key=key, to=(request.client_email,), work_item_id=work_item_id, html=html, text=text,
+        subject=_subject(f"Your request #{work_item_id} is being triaged"),
+    )

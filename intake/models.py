@@ -1,0 +1,180 @@
+"""The domain's values: request, work item, email, thread, vote, decision. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Answer(BaseModel):
+    """One answered question of the form, as the client typed it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question_id: str
+    question: str
+    text: str
+
+
+class Request(BaseModel):
+    """What the client asked, extracted from one form submission through the field map."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    form_id: str
+    response_id: str
+    title: str
+    description: str = ""
+    request_type: str = ""
+    environment: str = ""
+    severity: str = ""
+    client_name: str
+    client_email: EmailStr
+    organisation: str = ""
+    answers: list[Answer] = Field(default_factory=list)
+    received_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def idempotency_key(self) -> str:
+        return idempotency_key(self.form_id, self.response_id)
+
+    @property
+    def tag(self) -> str:
+        """The work item tag that finds this request's work item again (reconciliation)."""
+        return f"intake-{self.id}"
+
+
+def idempotency_key(form_id: str, response_id: str) -> str:
+    return f"{form_id}/{response_id}"
+
+
+class Step(StrEnum):
+    """The recorded steps of one request, in the order they run."""
+
+    CREATE_WORK_ITEM = "create_work_item"
+    EMAIL_CLIENT = "email_client"
+    EMAIL_COORDINATOR = "email_coordinator"
+    MOVE_TO_PLANNING = "move_to_planning"
+    TELL_CLIENT_PLANNING = "tell_client_planning"
+    POST_TRIAGE_CARD = "post_triage_card"
+
+
+INTAKE_STEPS: tuple[Step, ...] = tuple(Step)
+
+
+class RequestStatus(StrEnum):
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RequestRecord(BaseModel):
+    """A request and what has been done for it so far (the durable state of the flow)."""
+
+    request: Request
+    status: RequestStatus = RequestStatus.RECEIVED
+    steps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    last_error: str = ""
+    updated_at: datetime | None = None
+
+    def is_done(self, step: Step) -> bool:
+        return step.value in self.steps
+
+    def result(self, step: Step) -> dict[str, Any]:
+        return self.steps.get(step.value, {})
+
+    @property
+    def work_item_id(self) -> int | None:
+        value = self.result(Step.CREATE_WORK_ITEM).get("work_item_id")
+        return int(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class WorkItemRef:
+    """Where a work item lives: its number and the page people open."""
+
+    id: int
+    url: str
+
+
+@dataclass(frozen=True)
+class WorkItemDraft:
+    """A work item to create. ``description_html`` is already sanitised."""
+
+    type: str
+    title: str
+    description_html: str
+    tags: tuple[str, ...] = ()
+    priority: int | None = None
+    area_path: str = ""
+    iteration_path: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A work item as read back: number, revision, state, fields."""
+
+    id: int
+    rev: int
+    type: str
+    state: str
+    title: str
+    url: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A DevOps identity found by email; ``id`` is what a mention carries."""
+
+    id: str
+    display_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A discussion comment. ``key`` is our idempotency key for it; ``mention`` goes first."""
+
+    key: str
+    html: str
+    mention: Identity | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email. ``key`` marks the message so a replay can find out whether it went."""
+
+    key: str
+    to: tuple[str, ...]
+    subject: str
+    html: str
+    text: str
+    cc: tuple[str, ...] = ()
+    work_item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A Teams channel thread holding a triage card; ``activity_id`` is the card's message."""
+
+    conversation_id: str
+    activity_id: str
+
+
+@dataclass(frozen=True)
+class Iteration:
+    id: str
+    name: str
+    path: str

@@ -1,0 +1,153 @@
+"""The ports: what the workflow needs from the outside world, in the domain's words.
+
+Each external system has one port here, one real adapter and one local adapter in
+``intake/adapters``. Adapters raise ``intake.errors`` types only; SDK types never cross a port.
+Every effect carries a ``key`` (our idempotency key) so that an adapter can find out, on a
+replay, whether the effect already happened (reconciliation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from intake.config import Settings
+
+from intake.models import (
+    Comment,
+    Email,
+    Identity,
+    Iteration,
+    RequestRecord,
+    Thread,
+    WorkItem,
+    WorkItemDraft,
+    WorkItemRef,
+)
+
+
+class WorkItems(Protocol):
+    """Azure DevOps work items (local: the SQLite board)."""
+
+    def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
+        """Create a work item carrying ``tag`` (plus ``draft.tags``) in ``draft``'s type."""
+        ...
+
+    def find_by_tag(self, tag: str) -> WorkItemRef | None:
+        """The work item carrying ``tag``, if one exists (reconciliation before create)."""
+        ...
+
+    def get(self, work_item_id: int) -> WorkItem:
+        """Read one work item; raises ``ExternalRejected`` (404) when it does not exist."""
+        ...
+
+    def set_state(self, work_item_id: int, state: str) -> None:
+        """Move a work item to ``state`` guarded by its revision; a no-op if already there."""
+        ...
+
+    def update(
+        self, work_item_id: int, *, fields: dict[str, Any] | None = None,
+        add_tags: tuple[str, ...] = (),
+    ) -> None:
+        """Set fields and add tags, guarded by the revision (re-read and retried once on 412)."""
+        ...
+
+    def add_comment(self, work_item_id: int, comment: Comment) -> int:
+        """Add a discussion comment (a notifying @mention first when given); returns its id.
+
+        Returns the existing comment's id when one with ``comment.key`` is already there.
+        """
+        ...
+
+    def add_link(self, source_id: int, target_id: int, relation: str) -> None:
+        """Link two work items (``relation`` is a DevOps link type reference name)."""
+        ...
+
+    def find_identity(self, email: str) -> Identity | None:
+        """The DevOps identity with this email, or None (clients usually have none)."""
+        ...
+
+    def current_iteration(self) -> Iteration | None:
+        """The configured team's current sprint, or None when no sprint is current."""
+        ...
+
+    def url(self, work_item_id: int) -> str:
+        """The page of a work item, for people."""
+        ...
+
+
+class Mailer(Protocol):
+    """Outgoing email (real: Microsoft Graph sendMail; local: the SQLite outbox)."""
+
+    def send(self, email: Email) -> str:
+        """Send ``email``; returns a message id. Sending a key already sent sends nothing."""
+        ...
+
+    def find_sent(self, key: str) -> str | None:
+        """The message id of an email sent with ``key``, if it went."""
+        ...
+
+
+class Channel(Protocol):
+    """The Teams support channel (real: Bot Connector via the Agents SDK; local: SQLite)."""
+
+    def post_card(self, card: dict[str, Any], *, key: str) -> Thread:
+        """Start a new thread holding ``card``."""
+        ...
+
+    def update_card(self, thread: Thread, card: dict[str, Any]) -> None:
+        """Replace the card of a thread's first message, for everyone."""
+        ...
+
+
+class Store(Protocol):
+    """Durable state of requests (real: Azure Table Storage; local: SQLite)."""
+
+    def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
+        """Record a new request; if its idempotency key exists, return that one and False."""
+        ...
+
+    def get_request(self, request_id: str) -> RequestRecord:
+        """The recorded request; raises ``RequestNotFound``."""
+        ...
+
+    def record_step(self, request_id: str, step: str, result: dict[str, Any]) -> None:
+        """Record that ``step`` is done with ``result`` (never overwrites a done step)."""
+        ...
+
+    def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
+        """Set the request's status and, when failed, the reason."""
+        ...
+
+    def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
+        """Take the request's lease for ``seconds``; False if someone else holds it."""
+        ...
+
+    def release_lease(self, request_id: str, owner: str) -> None:
+        """Give the lease back (only if ``owner`` holds it)."""
+        ...
+
+    def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
+        """Recent requests, newest first, optionally of one status."""
+        ...
+
+
+class Queue(Protocol):
+    """The ``intake-steps`` queue (real: Azure Storage Queues; local: SQLite)."""
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Enqueue one JSON message for the steps trigger."""
+        ...
+
+
+@dataclass
+class Services:
+    """One adapter per port, chosen by ``bootstrap``; the workflow sees nothing else."""
+
+    settings: Settings
+    store: Store
+    queue: Queue
+    work_items: WorkItems
+    mailer: Mailer
+    channel: Channel
+    field_maps: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,170 @@
+"""From the raw Forms body to a validated ``Request``: every bad field is named, none is guessed.
+
+The body is ``{"formId", "responseId", "response": <Get response details body as is>}``. Answers
+are keyed by question id; the field map (``forms/field-map.json``) says which id is which field.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
+
+from intake.errors import InvalidSubmission, UnknownForm
+from intake.models import Answer, Request
+
+MAX_ANSWERS = 200
+MAX_ANSWER_CHARS = 8_000
+MAX_FIELD_CHARS = {
+    "title": 255,  # System.Title's limit in DevOps
+    "description": 8_000,
+    "request_type": 100,
+    "environment": 100,
+    "severity": 50,
+    "client_name": 200,
+    "client_email": 254,
+    "organisation": 200,
+}
+ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+_email = TypeAdapter(EmailStr)
+
+
+class Submission(BaseModel):
+    """The envelope the form's flow posts."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    form_id: str = Field(alias="formId", pattern=ID_PATTERN)
+    response_id: str = Field(alias="responseId", pattern=ID_PATTERN)
+    response: dict[str, str | int | float | bool | None] = Field(max_length=MAX_ANSWERS + 10)
+
+
+def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Submission:
+    """Check the transport-level shape: size, content type, UTF-8 JSON, the envelope."""
+    if len(body) > max_bytes:
+        raise InvalidSubmission(
+            f"The body is {len(body)} bytes; the limit is {max_bytes}.",
+            status=413, slug="body-too-large", title="The submission is too large",
+        )
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise InvalidSubmission(
+            f"Send the submission as application/json, not {media_type or 'no content type'}.",
+            status=415, slug="unsupported-media-type", title="Unsupported content type",
+        )
+    if not body.strip():
+        raise InvalidSubmission(
+            "The body is empty; send the form's submission as JSON.",
+            status=400, slug="malformed-json", title="The body is not valid JSON",
+        )
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidSubmission(
+            f"The body is not UTF-8 (byte {exc.start}).",
+            status=400, slug="malformed-json", title="The body is not valid JSON",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidSubmission(
+            f"The body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
+            status=400, slug="malformed-json", title="The body is not valid JSON",
+        ) from None
+    except RecursionError:
+        raise InvalidSubmission(
+            "The body is nested too deeply.",
+            status=400, slug="malformed-json", title="The body is not valid JSON",
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidSubmission(
+            "The body must be a JSON object with formId, responseId and response.",
+            errors=[{"field": "(body)", "message": f"expected an object, got {type(data).__name__}"}],
+        )
+    try:
+        return Submission.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidSubmission(
+            "The submission has invalid fields.", errors=_field_errors(exc)
+        ) from None
+
+
+def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:
+    """Map answers to request fields through the form's field map, checking each one."""
+    form = field_maps.get("forms", {}).get(submission.form_id)
+    if form is None:
+        raise UnknownForm(
+            f"No field map for form {submission.form_id!r}; add it to the field map file.",
+            errors=[{"field": "formId", "message": "unknown form"}],
+        )
+    answers_by_id = {k: _as_text(v) for k, v in submission.response.items()}
+    errors: list[dict[str, str]] = []
+    values: dict[str, str] = {}
+    for name, question_id in form["fields"].items():
+        text = answers_by_id.get(question_id, "").strip()
+        location = f"response.{question_id} ({name})"
+        limit = MAX_FIELD_CHARS.get(name, MAX_ANSWER_CHARS)
+        if not text and name in form.get("required", []):
+            errors.append({"field": location, "message": "is required"})
+        elif len(text) > limit:
+            errors.append({"field": location, "message": f"is longer than {limit} characters"})
+        elif name == "title" and any(ch in text for ch in "\r\n"):
+            errors.append({"field": location, "message": "must be a single line"})
+        values[name] = text
+    if values.get("client_email"):
+        try:
+            values["client_email"] = str(_email.validate_python(values["client_email"]))
+        except ValidationError:
+            errors.append({
+                "field": f"response.{form['fields']['client_email']} (client_email)",
+                "message": "is not a valid email address",
+            })
+    questions: dict[str, str] = form.get("questions", {})
+    answers: list[Answer] = []
+    for question_id, text in answers_by_id.items():
+        if question_id in ("responder", "submitDate") or not text:
+            continue
+        if len(text) > MAX_ANSWER_CHARS:
+            errors.append({
+                "field": f"response.{question_id}",
+                "message": f"is longer than {MAX_ANSWER_CHARS} characters",
+            })
+            continue
+        answers.append(
+            Answer(question_id=question_id, question=questions.get(question_id, question_id),
+                   text=text)
+        )
+    if len(answers) > MAX_ANSWERS:
+        errors.append({"field": "response", "message": f"has more than {MAX_ANSWERS} answers"})
+    if errors:
+        raise InvalidSubmission("The submission has invalid fields.", errors=errors)
+    return Request(
+        id=uuid.uuid4().hex[:16],
+        form_id=submission.form_id,
+        response_id=submission.response_id,
+        answers=answers,
+        **values,
+    )
+
+
+def _as_text(value: str | int | float | bool | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    text = str(value)
+    # Control characters other than tab and newlines are never typed by a person; they break
+    # emails, XML-based DevOps fields and cards.
+    return "".join(ch for ch in text if ch in "\t\n\r" or ch >= " ")
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    aliases = {"form_id": "formId", "response_id": "responseId"}
+    errors = []
+    for error in exc.errors():
+        parts = [aliases.get(str(p), str(p)) for p in error["loc"]]
+        message = error["msg"]
+        if error["type"] == "string_pattern_mismatch":
+            message = "must be 1-128 letters, digits, '.', '_', ':' or '-'"
+        errors.append({"field": ".".join(parts) or "(body)", "message": message})
+    return errors
