@@ -81,7 +81,7 @@ class FunctionTable:
         self.http: list[HttpFunction] = []
         self.queues: list[QueueFunction] = []
         self.timers: list[TimerFunction] = []
-        for function in app.get_functions():
+        for function in _functions_of(app):
             trigger: Any = function.get_trigger()
             handler = function.get_user_function()
             name = function.get_function_name()
@@ -111,6 +111,16 @@ class FunctionTable:
                 if method in function.methods:
                     return function, found.groupdict(), True
         return None, {}, path_exists
+
+
+_indexed: dict[int, list[Any]] = {}
+
+
+def _functions_of(app: func.FunctionApp) -> list[Any]:
+    """``app.get_functions()`` once per app: the SDK refuses to index an app twice."""
+    if id(app) not in _indexed:
+        _indexed[id(app)] = app.get_functions()
+    return _indexed[id(app)]
 
 
 class LocalHost:

@@ -66,7 +66,7 @@ def handle(host: LocalHost, method: str, url: str, headers: dict[str, str], body
     if path == "/dev/api/requests":
         return _json(200, views.requests())
     if path == "/dev/api/queue":
-        return _json(200, views.queue())
+        return _json(200, views.queued())
     for prefix, folder in STATIC_DIRS.items():
         if path.startswith(f"/dev/{prefix}/"):
             return _static(folder, path[len(f"/dev/{prefix}/"):])
@@ -123,7 +123,7 @@ class LocalViews:
             for r in self.store.list_requests(limit=200)
         ]
 
-    def queue(self) -> dict[str, Any]:
+    def queued(self) -> dict[str, Any]:
         def rows(name: str) -> list[dict[str, Any]]:
             return [m.__dict__ for m in self.queue.peek(name)]
 

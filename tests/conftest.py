@@ -1,0 +1,60 @@
+"""Shared fixtures: settings on a temporary data dir, fake worlds, a running local host."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.config import Settings
+from tests.fakes import FakeWorld
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = json.loads((ROOT / "forms" / "sample-submission.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's INTAKE_* variables or writes to ./.intake."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("INTAKE_") and name != "INTAKE_SPECS_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def world(settings: Settings) -> FakeWorld:
+    return FakeWorld(settings)
+
+
+def sample_submission(**answers: Any) -> dict[str, Any]:
+    """The bundled sample submission, with some answers replaced (by field name)."""
+    from intake.config import load_field_map
+
+    submission = json.loads(json.dumps(SAMPLE))
+    fields = load_field_map(Settings().field_map_path)["forms"][submission["formId"]]["fields"]
+    for name, value in answers.items():
+        if name in ("formId", "responseId"):
+            submission[name] = value
+        else:
+            submission["response"][fields[name]] = value
+    return submission
+
+
+@pytest.fixture
+def local_host(tmp_path: Path) -> Iterator[Any]:
+    """A local host on a free port over a fresh SQLite file, as ``make dev`` runs it."""
+    from tests.e2e.client import LocalHostClient
+
+    with LocalHostClient.started(tmp_path / "host") as client:
+        yield client
