@@ -15,18 +15,27 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-                  ) -> func.HttpResponse:
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> func.HttpResponse:
     return func.HttpResponse(
         json.dumps(body), status_code=status, mimetype="application/json", headers=headers
     )
 
 
-def problem(status: int, slug: str, title: str, detail: str,
-            errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> func.HttpResponse:
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> func.HttpResponse:
     body: dict[str, Any] = {
-        "type": f"/problems/{slug}", "title": title, "status": status, "detail": detail,
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
     }
     if errors:
         body["errors"] = errors
@@ -45,8 +54,16 @@ def problem_response(exc: Exception) -> func.HttpResponse:
         return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
     if isinstance(exc, ConfigurationError):
         log.error("configuration is invalid:\n%s", exc)
-        return problem(503, "not-configured", "Intake is not configured",
-                       "The service's configuration is incomplete; the operator has been told.")
+        return problem(
+            503,
+            "not-configured",
+            "Intake is not configured",
+            "The service's configuration is incomplete; the operator has been told.",
+        )
     log.exception("unexpected error")
-    return problem(500, "internal-error", "Internal error",
-                   "Something went wrong on our side; the request was not processed.")
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "Something went wrong on our side; the request was not processed.",
+    )

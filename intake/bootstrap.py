@@ -81,8 +81,12 @@ def _queue(settings: Settings, local_db: LocalDb) -> Any:
 
 
 def _work_items(settings: Settings, local_db: LocalDb) -> Any:
-    return SqliteBoard(local_db(), base_url=settings.base_url, people=local_identities(settings),
-                       initial_state=settings.state_new)
+    return SqliteBoard(
+        local_db(),
+        base_url=settings.base_url,
+        people=local_identities(settings),
+        initial_state=settings.state_new,
+    )
 
 
 def _mailer(settings: Settings, local_db: LocalDb) -> Any:

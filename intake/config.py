@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     )
 
     # --- Azure DevOps -----------------------------------------------------------------------
-    devops_org_url: str = Field("", description="e.g. https://dev.azure.com/contoso (empty: local).")
+    devops_org_url: str = Field(
+        "", description="e.g. https://dev.azure.com/contoso (empty: local)."
+    )
     devops_project: str = Field("", description="DevOps project of the requests.")
     devops_team: str = Field("", description="Team whose current iteration takes urgent PBIs.")
     devops_pat: SecretStr = Field(SecretStr(""), description="PAT (Work Items Read & Write).")
@@ -207,9 +209,7 @@ class Settings(BaseSettings):
     @property
     def is_local(self) -> bool:
         """True when every port runs on its local adapter."""
-        return not (
-            self.uses_devops or self.uses_graph or self.uses_bot or self.uses_azure_storage
-        )
+        return not (self.uses_devops or self.uses_graph or self.uses_bot or self.uses_azure_storage)
 
     @model_validator(mode="after")
     def _credentials_are_complete(self) -> Settings:
@@ -220,33 +220,53 @@ class Settings(BaseSettings):
                 problems.append(message)
 
         if self.uses_devops:
-            need(bool(self.devops_project), "INTAKE_DEVOPS_PROJECT is required when "
-                 "INTAKE_DEVOPS_ORG_URL is set")
+            need(
+                bool(self.devops_project),
+                "INTAKE_DEVOPS_PROJECT is required when INTAKE_DEVOPS_ORG_URL is set",
+            )
             has_pat = bool(self.devops_pat.get_secret_value())
             has_sp = bool(self.devops_client_id)
-            need(has_pat or has_sp, "INTAKE_DEVOPS_PAT or INTAKE_DEVOPS_CLIENT_ID is required "
-                 "when INTAKE_DEVOPS_ORG_URL is set")
+            need(
+                has_pat or has_sp,
+                "INTAKE_DEVOPS_PAT or INTAKE_DEVOPS_CLIENT_ID is required "
+                "when INTAKE_DEVOPS_ORG_URL is set",
+            )
             if has_sp:
-                need(bool(self.devops_tenant_id), "INTAKE_DEVOPS_TENANT_ID is required when "
-                     "INTAKE_DEVOPS_CLIENT_ID is set")
-                need(bool(self.devops_client_secret.get_secret_value()),
-                     "INTAKE_DEVOPS_CLIENT_SECRET is required when INTAKE_DEVOPS_CLIENT_ID is set")
+                need(
+                    bool(self.devops_tenant_id),
+                    "INTAKE_DEVOPS_TENANT_ID is required when INTAKE_DEVOPS_CLIENT_ID is set",
+                )
+                need(
+                    bool(self.devops_client_secret.get_secret_value()),
+                    "INTAKE_DEVOPS_CLIENT_SECRET is required when INTAKE_DEVOPS_CLIENT_ID is set",
+                )
         if self.uses_graph:
-            need(bool(self.graph_tenant_id), "INTAKE_GRAPH_TENANT_ID is required when "
-                 "INTAKE_GRAPH_CLIENT_ID is set")
-            need(bool(self.graph_client_id), "INTAKE_GRAPH_CLIENT_ID is required when "
-                 "INTAKE_GRAPH_TENANT_ID is set")
-            need(bool(self.graph_client_secret.get_secret_value()),
-                 "INTAKE_GRAPH_CLIENT_SECRET is required when INTAKE_GRAPH_CLIENT_ID is set")
+            need(
+                bool(self.graph_tenant_id),
+                "INTAKE_GRAPH_TENANT_ID is required when INTAKE_GRAPH_CLIENT_ID is set",
+            )
+            need(
+                bool(self.graph_client_id),
+                "INTAKE_GRAPH_CLIENT_ID is required when INTAKE_GRAPH_TENANT_ID is set",
+            )
+            need(
+                bool(self.graph_client_secret.get_secret_value()),
+                "INTAKE_GRAPH_CLIENT_SECRET is required when INTAKE_GRAPH_CLIENT_ID is set",
+            )
         if self.uses_bot:
-            need(bool(self.bot_app_secret.get_secret_value()),
-                 "INTAKE_BOT_APP_SECRET is required when INTAKE_BOT_APP_ID is set")
-            need(bool(self.bot_tenant_id), "INTAKE_BOT_TENANT_ID is required when "
-                 "INTAKE_BOT_APP_ID is set")
-            need(bool(self.teams_channel_id), "INTAKE_TEAMS_CHANNEL_ID is required when "
-                 "INTAKE_BOT_APP_ID is set")
-        for name in ("devops_pat", "devops_client_secret", "graph_client_secret",
-                     "bot_app_secret"):
+            need(
+                bool(self.bot_app_secret.get_secret_value()),
+                "INTAKE_BOT_APP_SECRET is required when INTAKE_BOT_APP_ID is set",
+            )
+            need(
+                bool(self.bot_tenant_id),
+                "INTAKE_BOT_TENANT_ID is required when INTAKE_BOT_APP_ID is set",
+            )
+            need(
+                bool(self.teams_channel_id),
+                "INTAKE_TEAMS_CHANNEL_ID is required when INTAKE_BOT_APP_ID is set",
+            )
+        for name in ("devops_pat", "devops_client_secret", "graph_client_secret", "bot_app_secret"):
             value: SecretStr = getattr(self, name)
             if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 problems.append(f"INTAKE_{name.upper()} is a placeholder; set the real secret")

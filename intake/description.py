@@ -22,8 +22,12 @@ def text_to_html(text: str) -> Markup:
 
 def sanitise_html(html: str) -> str:
     """Strip everything but the allowed tags and attributes (a second guard after escaping)."""
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"https", "http", "mailto"})
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"https", "http", "mailto"},
+    )
 
 
 def describe_request(request: Request) -> str:

@@ -16,9 +16,7 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 
-PLANNING_WORDS = (
-    "We will triage this request and reach out as soon as we have an assessment."
-)
+PLANNING_WORDS = "We will triage this request and reach out as soon as we have an assessment."
 
 
 def _subject(text: str) -> str:
@@ -36,7 +34,11 @@ def render(kind: str, **context: Any) -> tuple[str, str]:
 def client_confirmation(request: Request, work_item_id: int, key: str) -> Email:
     html, text = render("client_confirmation", request=request, number=work_item_id)
     return Email(
-        key=key, to=(request.client_email,), work_item_id=work_item_id, html=html, text=text,
+        key=key,
+        to=(request.client_email,),
+        work_item_id=work_item_id,
+        html=html,
+        text=text,
         subject=_subject(f"We received your request #{work_item_id}: {request.title}"),
     )
 
@@ -48,19 +50,31 @@ def coordinator_new_request(
         "coordinator_new_request", request=request, number=work_item_id, url=work_item_url
     )
     return Email(
-        key=key, to=(coordinator,), work_item_id=work_item_id, html=html, text=text,
-        subject=_subject(f"New request #{work_item_id} from {request.client_name}: "
-                         f"{request.title}"),
+        key=key,
+        to=(coordinator,),
+        work_item_id=work_item_id,
+        html=html,
+        text=text,
+        subject=_subject(
+            f"New request #{work_item_id} from {request.client_name}: {request.title}"
+        ),
     )
 
 
 def client_planning(request: Request, work_item_id: int, work_item_url: str, key: str) -> Email:
     """What a client without a DevOps identity gets instead of the @mention comment."""
     html, text = render(
-        "client_planning", request=request, number=work_item_id, words=PLANNING_WORDS,
+        "client_planning",
+        request=request,
+        number=work_item_id,
+        words=PLANNING_WORDS,
         url=work_item_url,
     )
     return Email(
-        key=key, to=(request.client_email,), work_item_id=work_item_id, html=html, text=text,
+        key=key,
+        to=(request.client_email,),
+        work_item_id=work_item_id,
+        html=html,
+        text=text,
         subject=_subject(f"Your request #{work_item_id} is being triaged"),
     )

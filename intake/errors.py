@@ -1,17 +1,17 @@
 """Intake's exceptions: one class per failure kind, each carrying what the HTTP edge needs.
 
-    IntakeError                      base; ``status``, ``type`` slug, ``title``
-    ├── InvalidSubmission            400/413/415/422: the body is not an acceptable submission
-    ├── UnknownForm                  422: no field map for the submitted form id
-    ├── RequestNotFound              404: no recorded request with that id
-    ├── NotScrumMaster               403: a decision verb from someone who is not a scrum master
-    ├── UnauthenticatedActivity      401: a bot activity without a valid Bot Framework token
-    ├── DecisionAlreadyMade          409: a decision on a request that is already decided
-    └── ExternalError                a remote system failed
-        ├── StaleWorkItem            412: the work item changed since it was read
-        ├── Throttled                429: the remote asks us to wait ``retry_after`` seconds
-        ├── ExternalUnavailable      5xx, timeout, connection refused: transient, retry later
-        └── ExternalRejected         other 4xx from the remote: permanent, needs a person
+IntakeError                      base; ``status``, ``type`` slug, ``title``
+├── InvalidSubmission            400/413/415/422: the body is not an acceptable submission
+├── UnknownForm                  422: no field map for the submitted form id
+├── RequestNotFound              404: no recorded request with that id
+├── NotScrumMaster               403: a decision verb from someone who is not a scrum master
+├── UnauthenticatedActivity      401: a bot activity without a valid Bot Framework token
+├── DecisionAlreadyMade          409: a decision on a request that is already decided
+└── ExternalError                a remote system failed
+    ├── StaleWorkItem            412: the work item changed since it was read
+    ├── Throttled                429: the remote asks us to wait ``retry_after`` seconds
+    ├── ExternalUnavailable      5xx, timeout, connection refused: transient, retry later
+    └── ExternalRejected         other 4xx from the remote: permanent, needs a person
 """
 
 from __future__ import annotations
@@ -133,7 +133,11 @@ class Throttled(ExternalError):
     transient = True
 
     def __init__(
-        self, detail: str, *, system: str = "", retry_after: float = 1.0,
+        self,
+        detail: str,
+        *,
+        system: str = "",
+        retry_after: float = 1.0,
         remote_status: int | None = 429,
     ) -> None:
         super().__init__(detail, system=system, remote_status=remote_status)

@@ -178,3 +178,22 @@ class Iteration:
     id: str
     name: str
     path: str
+
+
+class VoteChoice(StrEnum):
+    """The three buttons of the triage card."""
+
+    NOT_OUR_PROBLEM = "not_our_problem"
+    BUG_OR_FEATURE = "bug_or_feature"
+    PROCEED = "proceed"
+
+
+class Vote(BaseModel):
+    """One person's current vote on a request (a new click replaces it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    voter_id: str  # the Teams user id (29:...) of the person who clicked
+    voter_name: str
+    choice: VoteChoice
+    at: datetime = Field(default_factory=utcnow)

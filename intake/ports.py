@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from intake.config import Settings
-
 from intake.models import (
     Comment,
     Email,
@@ -20,6 +19,7 @@ from intake.models import (
     Iteration,
     RequestRecord,
     Thread,
+    Vote,
     WorkItem,
     WorkItemDraft,
     WorkItemRef,
@@ -46,7 +46,10 @@ class WorkItems(Protocol):
         ...
 
     def update(
-        self, work_item_id: int, *, fields: dict[str, Any] | None = None,
+        self,
+        work_item_id: int,
+        *,
+        fields: dict[str, Any] | None = None,
         add_tags: tuple[str, ...] = (),
     ) -> None:
         """Set fields and add tags, guarded by the revision (re-read and retried once on 412)."""
@@ -129,6 +132,22 @@ class Store(Protocol):
 
     def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
         """Recent requests, newest first, optionally of one status."""
+        ...
+
+    def claim(self, request_id: str, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        """Store ``value`` under ``name`` unless something is there; return what is stored.
+
+        Atomic: of two callers at once, exactly one wins, and both get the winner's value (how
+        a decision is taken once, however many scrum masters click).
+        """
+        ...
+
+    def set_vote(self, request_id: str, vote: Vote) -> Vote | None:
+        """Record ``vote`` as its voter's current vote; returns the vote it replaced, if any."""
+        ...
+
+    def votes(self, request_id: str) -> list[Vote]:
+        """The current vote of each person who voted, oldest first."""
         ...
 
 

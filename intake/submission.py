@@ -46,40 +46,54 @@ def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Subm
     if len(body) > max_bytes:
         raise InvalidSubmission(
             f"The body is {len(body)} bytes; the limit is {max_bytes}.",
-            status=413, slug="body-too-large", title="The submission is too large",
+            status=413,
+            slug="body-too-large",
+            title="The submission is too large",
         )
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise InvalidSubmission(
             f"Send the submission as application/json, not {media_type or 'no content type'}.",
-            status=415, slug="unsupported-media-type", title="Unsupported content type",
+            status=415,
+            slug="unsupported-media-type",
+            title="Unsupported content type",
         )
     if not body.strip():
         raise InvalidSubmission(
             "The body is empty; send the form's submission as JSON.",
-            status=400, slug="malformed-json", title="The body is not valid JSON",
+            status=400,
+            slug="malformed-json",
+            title="The body is not valid JSON",
         )
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise InvalidSubmission(
             f"The body is not UTF-8 (byte {exc.start}).",
-            status=400, slug="malformed-json", title="The body is not valid JSON",
+            status=400,
+            slug="malformed-json",
+            title="The body is not valid JSON",
         ) from None
     except json.JSONDecodeError as exc:
         raise InvalidSubmission(
             f"The body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
-            status=400, slug="malformed-json", title="The body is not valid JSON",
+            status=400,
+            slug="malformed-json",
+            title="The body is not valid JSON",
         ) from None
     except RecursionError:
         raise InvalidSubmission(
             "The body is nested too deeply.",
-            status=400, slug="malformed-json", title="The body is not valid JSON",
+            status=400,
+            slug="malformed-json",
+            title="The body is not valid JSON",
         ) from None
     if not isinstance(data, dict):
         raise InvalidSubmission(
             "The body must be a JSON object with formId, responseId and response.",
-            errors=[{"field": "(body)", "message": f"expected an object, got {type(data).__name__}"}],
+            errors=[
+                {"field": "(body)", "message": f"expected an object, got {type(data).__name__}"}
+            ],
         )
     try:
         return Submission.model_validate(data)
@@ -115,24 +129,29 @@ def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:
         try:
             values["client_email"] = str(_email.validate_python(values["client_email"]))
         except ValidationError:
-            errors.append({
-                "field": f"response.{form['fields']['client_email']} (client_email)",
-                "message": "is not a valid email address",
-            })
+            errors.append(
+                {
+                    "field": f"response.{form['fields']['client_email']} (client_email)",
+                    "message": "is not a valid email address",
+                }
+            )
     questions: dict[str, str] = form.get("questions", {})
     answers: list[Answer] = []
     for question_id, text in answers_by_id.items():
         if question_id in ("responder", "submitDate") or not text:
             continue
         if len(text) > MAX_ANSWER_CHARS:
-            errors.append({
-                "field": f"response.{question_id}",
-                "message": f"is longer than {MAX_ANSWER_CHARS} characters",
-            })
+            errors.append(
+                {
+                    "field": f"response.{question_id}",
+                    "message": f"is longer than {MAX_ANSWER_CHARS} characters",
+                }
+            )
             continue
         answers.append(
-            Answer(question_id=question_id, question=questions.get(question_id, question_id),
-                   text=text)
+            Answer(
+                question_id=question_id, question=questions.get(question_id, question_id), text=text
+            )
         )
     if len(answers) > MAX_ANSWERS:
         errors.append({"field": "response", "message": f"has more than {MAX_ANSWERS} answers"})
@@ -143,7 +162,14 @@ def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:
         form_id=submission.form_id,
         response_id=submission.response_id,
         answers=answers,
-        **values,
+        title=values["title"],
+        description=values.get("description", ""),
+        request_type=values.get("request_type", ""),
+        environment=values.get("environment", ""),
+        severity=values.get("severity", ""),
+        client_name=values["client_name"],
+        client_email=values["client_email"],
+        organisation=values.get("organisation", ""),
     )
 
 

@@ -46,8 +46,12 @@ class Receipt:
     created: bool
 
     def as_json(self) -> dict[str, Any]:
-        return {"requestId": self.request_id, "status": self.status,
-                "statusUrl": self.status_url, "duplicate": not self.created}
+        return {
+            "requestId": self.request_id,
+            "status": self.status,
+            "statusUrl": self.status_url,
+            "duplicate": not self.created,
+        }
 
 
 def submit_request(body: bytes, content_type: str | None, services: Services) -> Receipt:
@@ -75,8 +79,9 @@ def enqueue_steps(request_id: str, services: Services) -> None:
     try:
         services.queue.send({"kind": RUN_STEPS, "request_id": request_id})
     except ExternalError as exc:
-        log.warning("request %s recorded but not queued (%s); it will be resumed", request_id,
-                    exc.title)
+        log.warning(
+            "request %s recorded but not queued (%s); it will be resumed", request_id, exc.title
+        )
 
 
 def request_status(request_id: str, services: Services) -> dict[str, Any]:
@@ -126,8 +131,11 @@ def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any
         type=settings.work_item_type,
         title=request.title,
         description_html=describe_request(request),
-        tags=tuple(dict.fromkeys([*settings.tags, *( [request.request_type]
-                                                      if request.request_type else [])])),
+        tags=tuple(
+            dict.fromkeys(
+                [*settings.tags, *([request.request_type] if request.request_type else [])]
+            )
+        ),
         priority=priority_for(request.severity, settings.severity_priority),
         area_path=settings.area_path,
         iteration_path=settings.iteration_path,
@@ -140,15 +148,20 @@ def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any
 
 def email_client(record: RequestRecord, services: Services) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
-    email = emails.client_confirmation(record.request, work_item_id, _key(record, Step.EMAIL_CLIENT))
+    email = emails.client_confirmation(
+        record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
+    )
     return {"message_id": _send_once(email, services)}
 
 
 def email_coordinator(record: RequestRecord, services: Services) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     email = emails.coordinator_new_request(
-        record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"],
-        services.settings.coordinator_email, _key(record, Step.EMAIL_COORDINATOR),
+        record.request,
+        work_item_id,
+        record.result(Step.CREATE_WORK_ITEM)["url"],
+        services.settings.coordinator_email,
+        _key(record, Step.EMAIL_COORDINATOR),
     )
     return {"message_id": _send_once(email, services)}
 
@@ -191,9 +204,7 @@ STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
     Step.EMAIL_CLIENT: (email_client, (Step.CREATE_WORK_ITEM,)),
     Step.EMAIL_COORDINATOR: (email_coordinator, (Step.CREATE_WORK_ITEM,)),
     Step.MOVE_TO_PLANNING: (move_to_planning, (Step.CREATE_WORK_ITEM,)),
-    Step.TELL_CLIENT_PLANNING: (
-        tell_client_planning, (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING)
-    ),
+    Step.TELL_CLIENT_PLANNING: (tell_client_planning, (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING)),
     Step.POST_TRIAGE_CARD: (post_triage_card, (Step.CREATE_WORK_ITEM,)),
 }
 
@@ -229,8 +240,11 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         log.error("request %s failed permanently: %s", request_id, reason)
         return store.get_request(request_id)
     except Exception as exc:
-        store.set_status(request_id, RequestStatus.IN_PROGRESS.value,
-                         last_error=f"internal error: {type(exc).__name__}")
+        store.set_status(
+            request_id,
+            RequestStatus.IN_PROGRESS.value,
+            last_error=f"internal error: {type(exc).__name__}",
+        )
         raise
     finally:
         store.release_lease(request_id, owner)
@@ -239,7 +253,8 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
 def next_steps(record: RequestRecord) -> list[Step]:
     """The steps not done whose prerequisites are all done (pure: tested without fakes)."""
     return [
-        step for step, (_, needs) in STEP_PLAN.items()
+        step
+        for step, (_, needs) in STEP_PLAN.items()
         if not record.is_done(step) and all(record.is_done(need) for need in needs)
     ]
 

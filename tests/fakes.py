@@ -22,6 +22,7 @@ from intake.models import (
     RequestRecord,
     RequestStatus,
     Thread,
+    Vote,
     WorkItem,
     WorkItemDraft,
     WorkItemRef,
@@ -44,8 +45,7 @@ class Faults:
         self.pending: dict[str, list[Fault]] = {}
         self.lock = threading.Lock()
 
-    def add(self, operation: str, error: Exception, *, times: int = 1, after: bool = False
-            ) -> None:
+    def add(self, operation: str, error: Exception, *, times: int = 1, after: bool = False) -> None:
         self.pending.setdefault(operation, []).append(Fault(error, times, after))
 
     def check(self, operation: str, *, after: bool) -> None:
@@ -76,8 +76,13 @@ class FakeWorkItems:
         self._op("create")
         with self.lock:
             work_item_id = next(self.ids)
-            self.items[work_item_id] = {"draft": draft, "tags": [tag, *draft.tags],
-                                        "state": "New", "rev": 1, "fields": {}}
+            self.items[work_item_id] = {
+                "draft": draft,
+                "tags": [tag, *draft.tags],
+                "state": "New",
+                "rev": 1,
+                "fields": {},
+            }
         self._op("create", after=True)
         return WorkItemRef(work_item_id, self.url(work_item_id))
 
@@ -92,9 +97,15 @@ class FakeWorkItems:
         self._op("get")
         item = self._item(work_item_id)
         draft: WorkItemDraft = item["draft"]
-        return WorkItem(work_item_id, item["rev"], draft.type, item["state"], draft.title,
-                        self.url(work_item_id), {**item["fields"],
-                                                 "System.Tags": "; ".join(item["tags"])})
+        return WorkItem(
+            work_item_id,
+            item["rev"],
+            draft.type,
+            item["state"],
+            draft.title,
+            self.url(work_item_id),
+            {**item["fields"], "System.Tags": "; ".join(item["tags"])},
+        )
 
     def set_state(self, work_item_id: int, state: str) -> None:
         self._op("set_state")
@@ -104,8 +115,13 @@ class FakeWorkItems:
             item["rev"] += 1
         self._op("set_state", after=True)
 
-    def update(self, work_item_id: int, *, fields: dict[str, Any] | None = None,
-               add_tags: tuple[str, ...] = ()) -> None:
+    def update(
+        self,
+        work_item_id: int,
+        *,
+        fields: dict[str, Any] | None = None,
+        add_tags: tuple[str, ...] = (),
+    ) -> None:
         self._op("update")
         item = self._item(work_item_id)
         item["fields"].update(fields or {})
@@ -178,8 +194,12 @@ class FakeChannel:
             if thread["key"] == key:
                 return Thread(thread["conversation_id"], activity_id)
         activity_id = str(1000 + len(self.threads))
-        self.threads[activity_id] = {"key": key, "card": card, "updates": 0,
-                                     "conversation_id": f"19:c;messageid={activity_id}"}
+        self.threads[activity_id] = {
+            "key": key,
+            "card": card,
+            "updates": 0,
+            "conversation_id": f"19:c;messageid={activity_id}",
+        }
         self.faults.check("post_card", after=True)
         return Thread(f"19:c;messageid={activity_id}", activity_id)
 
@@ -189,8 +209,33 @@ class FakeChannel:
         self.threads[thread.activity_id]["updates"] += 1
 
 
-class FakeStore:
+class FakeClaimsAndVotes:
+    """The claim and vote half of the Store port (mixed into FakeStore)."""
+
+    lock: threading.Lock
+
+    def __init__(self) -> None:
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
+        self.vote_rows: dict[str, dict[str, Vote]] = {}
+
+    def claim(self, request_id: str, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self.claims.setdefault((request_id, name), value)
+
+    def set_vote(self, request_id: str, vote: Vote) -> Vote | None:
+        with self.lock:
+            votes = self.vote_rows.setdefault(request_id, {})
+            previous = votes.get(vote.voter_id)
+            votes[vote.voter_id] = vote
+            return previous
+
+    def votes(self, request_id: str) -> list[Vote]:
+        return list(self.vote_rows.get(request_id, {}).values())
+
+
+class FakeStore(FakeClaimsAndVotes):
     def __init__(self, faults: Faults) -> None:
+        super().__init__()
         self.faults = faults
         self.records: dict[str, RequestRecord] = {}
         self.leases: dict[str, str] = {}
@@ -235,8 +280,7 @@ class FakeStore:
             if self.leases.get(request_id) == owner:
                 del self.leases[request_id]
 
-    def list_requests(self, *, status: str | None = None, limit: int = 100
-                      ) -> list[RequestRecord]:
+    def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
         records = [r for r in self.records.values() if status is None or r.status == status]
         return records[:limit]
 
@@ -271,7 +315,11 @@ class FakeWorld:
         from intake.config import load_field_map
 
         return Services(
-            settings=self.settings, store=self.store, queue=self.queue,
-            work_items=self.work_items, mailer=self.mailer, channel=self.channel,
+            settings=self.settings,
+            store=self.store,
+            queue=self.queue,
+            work_items=self.work_items,
+            mailer=self.mailer,
+            channel=self.channel,
             field_maps=load_field_map(self.settings.field_map_path),
         )

@@ -30,8 +30,10 @@ def spec_path(name: str) -> Path:
             with urllib.request.urlopen(pinned["url"], timeout=30) as answer:  # noqa: S310
                 path.write_bytes(answer.read())
         except OSError as exc:
-            pytest.fail(f"cannot download {name} from {pinned['url']}: {exc}; "
-                        "set INTAKE_SPECS_DIR to a folder that has it")
+            pytest.fail(
+                f"cannot download {name} from {pinned['url']}: {exc}; "
+                "set INTAKE_SPECS_DIR to a folder that has it"
+            )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != pinned["sha256"]:
         pytest.fail(f"{path} has sha256 {digest}, not the pinned {pinned['sha256']}")

@@ -53,8 +53,13 @@ class SqliteBoard:
             cursor = tx.execute(
                 "INSERT INTO work_items (type, rev, state, fields, tags, created_at)"
                 " VALUES (?, 1, ?, ?, ?, ?)",
-                (draft.type, self.initial_state, json.dumps(fields), json.dumps(tags),
-                 utcnow().isoformat()),
+                (
+                    draft.type,
+                    self.initial_state,
+                    json.dumps(fields),
+                    json.dumps(tags),
+                    utcnow().isoformat(),
+                ),
             )
             work_item_id = int(cursor.lastrowid or 0)
             self._history(tx, work_item_id, 1, {"created": draft.type, "state": self.initial_state})
@@ -80,8 +85,13 @@ class SqliteBoard:
         fields = json.loads(row["fields"])
         fields["System.Tags"] = "; ".join(json.loads(row["tags"]))
         return WorkItem(
-            id=row["id"], rev=row["rev"], type=row["type"], state=row["state"],
-            title=fields.get("System.Title", ""), url=self.url(row["id"]), fields=fields,
+            id=row["id"],
+            rev=row["rev"],
+            type=row["type"],
+            state=row["state"],
+            title=fields.get("System.Title", ""),
+            url=self.url(row["id"]),
+            fields=fields,
         )
 
     def set_state(self, work_item_id: int, state: str) -> None:
@@ -96,7 +106,10 @@ class SqliteBoard:
             self._history(tx, work_item_id, rev, {"state": [row["state"], state]})
 
     def update(
-        self, work_item_id: int, *, fields: dict[str, Any] | None = None,
+        self,
+        work_item_id: int,
+        *,
+        fields: dict[str, Any] | None = None,
         add_tags: tuple[str, ...] = (),
     ) -> None:
         with self.db.transaction() as tx:
@@ -127,8 +140,13 @@ class SqliteBoard:
             cursor = tx.execute(
                 "INSERT INTO work_item_comments (work_item_id, key, html, mention, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (work_item_id, comment.key, html,
-                 comment.mention.email if comment.mention else None, utcnow().isoformat()),
+                (
+                    work_item_id,
+                    comment.key,
+                    html,
+                    comment.mention.email if comment.mention else None,
+                    utcnow().isoformat(),
+                ),
             )
             return int(cursor.lastrowid or 0)
 

@@ -46,12 +46,17 @@ class SqliteChannel:
             cursor = db.execute(
                 "UPDATE channel_threads SET card = ?, updates = updates + 1, updated_at = ?"
                 " WHERE activity_id = ? AND conversation_id = ?",
-                (json.dumps(card), utcnow().isoformat(), thread.activity_id,
-                 thread.conversation_id),
+                (
+                    json.dumps(card),
+                    utcnow().isoformat(),
+                    thread.activity_id,
+                    thread.conversation_id,
+                ),
             )
         if cursor.rowcount != 1:
             raise ExternalRejected(
-                f"No message {thread.activity_id} in the channel.", system="channel",
+                f"No message {thread.activity_id} in the channel.",
+                system="channel",
                 remote_status=404,
             )
 

@@ -25,9 +25,17 @@ class SqliteOutbox:
             tx.execute(
                 "INSERT INTO outbox (key, message_id, recipients, cc, subject, text, html,"
                 " work_item_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (email.key, message_id, json.dumps(list(email.to)), json.dumps(list(email.cc)),
-                 email.subject, email.text, email.html, email.work_item_id,
-                 utcnow().isoformat()),
+                (
+                    email.key,
+                    message_id,
+                    json.dumps(list(email.to)),
+                    json.dumps(list(email.cc)),
+                    email.subject,
+                    email.text,
+                    email.html,
+                    email.work_item_id,
+                    utcnow().isoformat(),
+                ),
             )
         return message_id
 

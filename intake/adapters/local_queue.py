@@ -101,8 +101,14 @@ class SqliteQueue:
                 "SELECT * FROM queue_messages WHERE queue = ? ORDER BY id", (queue or self.name,)
             ).fetchall()
         return [
-            QueuedMessage(r["id"], r["queue"], r["body"], r["dequeue_count"], r["inserted_at"],
-                          r["last_error"])
+            QueuedMessage(
+                r["id"],
+                r["queue"],
+                r["body"],
+                r["dequeue_count"],
+                r["inserted_at"],
+                r["last_error"],
+            )
             for r in rows
         ]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from intake.adapters.sqlite_db import Database
 from intake.errors import RequestNotFound
-from intake.models import RequestRecord, RequestStatus, utcnow
+from intake.models import RequestRecord, RequestStatus, Vote, utcnow
 
 
 class SqliteStore:
@@ -28,8 +28,14 @@ class SqliteStore:
                 tx.execute(
                     "INSERT INTO requests (id, idempotency_key, record, status, created_at,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.request.id, record.request.idempotency_key,
-                     record.request.model_dump_json(), record.status.value, now, now),
+                    (
+                        record.request.id,
+                        record.request.idempotency_key,
+                        record.request.model_dump_json(),
+                        record.status.value,
+                        now,
+                        now,
+                    ),
                 )
                 return record, True
         return self.get_request(existing_id), False
@@ -106,6 +112,39 @@ class SqliteStore:
                     self._record(row, {s["step"]: json.loads(s["result"]) for s in steps})
                 )
         return records
+
+    def claim(self, request_id: str, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR IGNORE INTO claims (request_id, name, value, claimed_at)"
+                " VALUES (?, ?, ?, ?)",
+                (request_id, name, json.dumps(value), utcnow().isoformat()),
+            )
+            row = tx.execute(
+                "SELECT value FROM claims WHERE request_id = ? AND name = ?", (request_id, name)
+            ).fetchone()
+        stored: dict[str, Any] = json.loads(row["value"])
+        return stored
+
+    def set_vote(self, request_id: str, vote: Vote) -> Vote | None:
+        with self.db.transaction() as tx:
+            row = tx.execute(
+                "SELECT vote FROM votes WHERE request_id = ? AND voter_id = ?",
+                (request_id, vote.voter_id),
+            ).fetchone()
+            tx.execute(
+                "INSERT INTO votes (request_id, voter_id, vote) VALUES (?, ?, ?)"
+                " ON CONFLICT (request_id, voter_id) DO UPDATE SET vote = excluded.vote",
+                (request_id, vote.voter_id, vote.model_dump_json()),
+            )
+        return None if row is None else Vote.model_validate_json(row["vote"])
+
+    def votes(self, request_id: str) -> list[Vote]:
+        with self.db.connect() as db:
+            rows = db.execute(
+                "SELECT vote FROM votes WHERE request_id = ? ORDER BY rowid", (request_id,)
+            ).fetchall()
+        return [Vote.model_validate_json(row["vote"]) for row in rows]
 
     @staticmethod
     def _record(row: Any, steps: dict[str, dict[str, Any]]) -> RequestRecord:

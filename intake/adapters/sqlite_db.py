@@ -31,6 +31,19 @@ CREATE TABLE IF NOT EXISTS steps (
     done_at TEXT NOT NULL,
     PRIMARY KEY (request_id, step)
 );
+CREATE TABLE IF NOT EXISTS claims (
+    request_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, name)
+);
+CREATE TABLE IF NOT EXISTS votes (
+    request_id TEXT NOT NULL,
+    voter_id TEXT NOT NULL,
+    vote TEXT NOT NULL,
+    PRIMARY KEY (request_id, voter_id)
+);
 CREATE TABLE IF NOT EXISTS queue_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,
@@ -118,7 +131,7 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: takes the write lock up front, so check-then-write is atomic."""
+        """An IMMEDIATE transaction: the write lock up front makes check-then-write atomic."""
         with self.connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:

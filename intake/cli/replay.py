@@ -25,8 +25,8 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"Intake is not configured:\n{exc}")
         return 2
     unfinished = [
-        record for status in (RequestStatus.FAILED, RequestStatus.IN_PROGRESS,
-                              RequestStatus.RECEIVED)
+        record
+        for status in (RequestStatus.FAILED, RequestStatus.IN_PROGRESS, RequestStatus.RECEIVED)
         for record in services.store.list_requests(status=status.value, limit=1000)
     ]
     poison = _poison_messages(services)
@@ -35,14 +35,19 @@ def run(arguments: argparse.Namespace) -> int:
             print("Nothing is stuck: every request is done.")
             return 0
         for record in unfinished:
-            print(f"{record.request.id}  {record.status.value:<11}  "
-                  f"work item {record.work_item_id or '-':<6}  {record.last_error}")
+            print(
+                f"{record.request.id}  {record.status.value:<11}  "
+                f"work item {record.work_item_id or '-':<6}  {record.last_error}"
+            )
         for request_id in poison:
             print(f"{request_id}  poisoned    (message in {services.settings.steps_queue}-poison)")
         print("Replay one with `python -m intake replay <id>`, all with `--all`.")
         return 0
-    targets = ({r.request.id for r in unfinished} | set(poison)) if arguments.all else {
-        arguments.request_id}
+    targets = (
+        ({r.request.id for r in unfinished} | set(poison))
+        if arguments.all
+        else {arguments.request_id}
+    )
     for request_id in sorted(targets):
         try:
             services.store.get_request(request_id)

@@ -9,6 +9,7 @@ assumed on a laptop or in CI; ``func start`` still works for those who have it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import re
@@ -86,23 +87,31 @@ class FunctionTable:
             handler = function.get_user_function()
             name = function.get_function_name()
             if trigger.type == "httpTrigger":
-                methods = frozenset(str(getattr(m, "value", m)).upper()
-                                    for m in (trigger.methods or ["GET", "POST"]))
-                self.http.append(HttpFunction(
-                    name, route_pattern(trigger.route or name), methods,
-                    str(getattr(trigger.auth_level, "value", trigger.auth_level)), handler,
-                ))
+                methods = frozenset(
+                    str(getattr(m, "value", m)).upper()
+                    for m in (trigger.methods or ["GET", "POST"])
+                )
+                self.http.append(
+                    HttpFunction(
+                        name,
+                        route_pattern(trigger.route or name),
+                        methods,
+                        str(getattr(trigger.auth_level, "value", trigger.auth_level)),
+                        handler,
+                    )
+                )
             elif trigger.type == "queueTrigger":
                 self.queues.append(QueueFunction(name, trigger.queue_name, handler))
             elif trigger.type == "timerTrigger":
                 self.timers.append(TimerFunction(name, Schedule(trigger.schedule), handler))
             else:
-                log.warning("function %s has a %s trigger the local host cannot run",
-                            name, trigger.type)
+                log.warning(
+                    "function %s has a %s trigger the local host cannot run", name, trigger.type
+                )
 
     def match(self, method: str, path: str) -> tuple[HttpFunction | None, dict[str, str], bool]:
         """The function for a path (and its route params); the bool says the path exists."""
-        route = path[len(ROUTE_PREFIX):]
+        route = path[len(ROUTE_PREFIX) :]
         path_exists = False
         for function in self.http:
             found = function.pattern.match(route)
@@ -126,8 +135,14 @@ def _functions_of(app: func.FunctionApp) -> list[Any]:
 class LocalHost:
     """Everything ``make dev`` runs: the HTTP server, the queue workers, the timers."""
 
-    def __init__(self, app: func.FunctionApp, services: Services, *, queue_workers: int = 4,
-                 retry_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        app: func.FunctionApp,
+        services: Services,
+        *,
+        queue_workers: int = 4,
+        retry_delay: float = 1.0,
+    ) -> None:
         self.table = FunctionTable(app)
         self.services = services
         self.retry_delay = retry_delay
@@ -145,8 +160,9 @@ class LocalHost:
             return asyncio.run_coroutine_threadsafe(handler(argument), self.loop).result()
         return handler(argument)
 
-    def handle_http(self, method: str, url: str, headers: dict[str, str], body: bytes
-                    ) -> tuple[int, dict[str, str], bytes]:
+    def handle_http(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(url).path
         if path.startswith("/dev/") or path == "/dev" or path == "/":
             return pages.handle(self, method, url, headers, body)
@@ -155,12 +171,20 @@ class LocalHost:
         function, route_params, path_exists = self.table.match(method, path)
         if function is None:
             if path_exists:
-                return _problem(405, "method-not-allowed", "Method not allowed",
-                                f"{method} is not allowed on {path}.")
+                return _problem(
+                    405,
+                    "method-not-allowed",
+                    "Method not allowed",
+                    f"{method} is not allowed on {path}.",
+                )
             return _not_found(path)
         request = func.HttpRequest(
-            method=method, url=url, headers=headers,
-            params=dict(parse_qsl(urlsplit(url).query)), route_params=route_params, body=body,
+            method=method,
+            url=url,
+            headers=headers,
+            params=dict(parse_qsl(urlsplit(url).query)),
+            route_params=route_params,
+            body=body,
         )
         response: func.HttpResponse = self.call(function.handler, request)
         out_headers = dict(response.headers)
@@ -178,18 +202,27 @@ class LocalHost:
                 SqliteQueue.wakeup.wait(0.25)
                 SqliteQueue.wakeup.clear()
                 continue
-            queue_message = QueueMessage(
-                id=str(message.id), body=message.body.encode("utf-8"),
+            queue_message = QueueMessage(  # type: ignore[no-untyped-call]
+                id=str(message.id),
+                body=message.body.encode("utf-8"),
                 dequeue_count=message.dequeue_count,
             )
             try:
                 self.call(function.handler, queue_message)
             except Exception as exc:  # noqa: BLE001 - the host's job: retry, then poison
-                poisoned = queue.fail(message, f"{type(exc).__name__}: {exc}",
-                                      retry_in=self.retry_delay * message.dequeue_count)
-                log.warning("%s failed on message %s (delivery %d)%s: %s", function.name,
-                            message.id, message.dequeue_count,
-                            " -> poison queue" if poisoned else "", type(exc).__name__)
+                poisoned = queue.fail(
+                    message,
+                    f"{type(exc).__name__}: {exc}",
+                    retry_in=self.retry_delay * message.dequeue_count,
+                )
+                log.warning(
+                    "%s failed on message %s (delivery %d)%s: %s",
+                    function.name,
+                    message.id,
+                    message.dequeue_count,
+                    " -> poison queue" if poisoned else "",
+                    type(exc).__name__,
+                )
             else:
                 queue.complete(message)
 
@@ -211,7 +244,7 @@ class LocalHost:
         self._spawn(self.server.serve_forever, "http")
         for function in self.table.queues:
             for index in range(self.queue_workers):
-                self._spawn(lambda f=function: self.drain_queue(f), f"queue-{index}")
+                self._spawn(functools.partial(self.drain_queue, function), f"queue-{index}")
         if self.table.timers:
             self._spawn(self.run_timers, "timers")
         address = self.server.server_address
@@ -242,8 +275,7 @@ def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:
     return _problem(404, "not-found", "Not found", f"Nothing is served at {path}.")
 
 
-def _problem(status: int, slug: str, title: str, detail: str
-             ) -> tuple[int, dict[str, str], bytes]:
+def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, dict[str, str], bytes]:
     import json
 
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
@@ -277,8 +309,13 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
-            log.debug("%s %s -> %d in %.1f ms", self.command, self.path, status,
-                      (time.perf_counter() - started) * 1000)
+            log.debug(
+                "%s %s -> %d in %.1f ms",
+                self.command,
+                self.path,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 

@@ -35,8 +35,9 @@ _templates = Environment(
 Response = tuple[int, dict[str, str], bytes]
 
 
-def handle(host: LocalHost, method: str, url: str, headers: dict[str, str], body: bytes
-           ) -> Response:
+def handle(
+    host: LocalHost, method: str, url: str, headers: dict[str, str], body: bytes
+) -> Response:
     path = urlsplit(url).path.rstrip("/") or "/"
     if method not in ("GET", "HEAD"):
         return _json(405, {"title": "Method not allowed", "status": 405})
@@ -48,8 +49,7 @@ def handle(host: LocalHost, method: str, url: str, headers: dict[str, str], body
     if path == "/dev/outbox":
         return _page("outbox.html", {"messages": views.outbox.messages()})
     if path == "/dev/channel":
-        return _page("channel.html", {"threads": views.channel.threads(),
-                                      "people": views.users()})
+        return _page("channel.html", {"threads": views.channel.threads(), "people": views.users()})
     if path == "/dev/api/workitems":
         return _json(200, views.work_items())
     if path.startswith("/dev/api/workitems/"):
@@ -69,7 +69,7 @@ def handle(host: LocalHost, method: str, url: str, headers: dict[str, str], body
         return _json(200, views.queued())
     for prefix, folder in STATIC_DIRS.items():
         if path.startswith(f"/dev/{prefix}/"):
-            return _static(folder, path[len(f"/dev/{prefix}/"):])
+            return _static(folder, path[len(f"/dev/{prefix}/") :])
     return _json(404, {"title": "Not found", "status": 404, "detail": f"Nothing at {path}."})
 
 
@@ -80,8 +80,7 @@ class LocalViews:
         settings = host.services.settings
         db = host.services.queue.db  # type: ignore[attr-defined]
         self.settings = settings
-        self.board = SqliteBoard(db, base_url=settings.base_url,
-                                 people=local_identities(settings))
+        self.board = SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings))
         self.outbox = SqliteOutbox(db)
         self.channel = SqliteChannel(db)
         self.store = SqliteStore(db)
@@ -99,8 +98,13 @@ class LocalViews:
     def work_item(self, work_item_id: int) -> dict[str, Any]:
         item = self.board.get(work_item_id)
         return {
-            "id": item.id, "rev": item.rev, "type": item.type, "state": item.state,
-            "title": item.title, "url": item.url, "fields": item.fields,
+            "id": item.id,
+            "rev": item.rev,
+            "type": item.type,
+            "state": item.state,
+            "title": item.title,
+            "url": item.url,
+            "fields": item.fields,
             "comments": self.board.comments(work_item_id),
             "links": self.board.links(work_item_id),
         }
@@ -110,16 +114,27 @@ class LocalViews:
 
     def users(self) -> list[dict[str, Any]]:
         return [
-            {"name": p.name, "email": str(p.email), "teams_id": p.teams_id,
-             "aad_object_id": p.aad_object_id, "role": p.role}
+            {
+                "name": p.name,
+                "email": str(p.email),
+                "teams_id": p.teams_id,
+                "aad_object_id": p.aad_object_id,
+                "role": p.role,
+            }
             for p in self.settings.people
         ]
 
     def requests(self) -> list[dict[str, Any]]:
         return [
-            {"request_id": r.request.id, "status": r.status.value, "title": r.request.title,
-             "work_item_id": r.work_item_id, "steps": sorted(r.steps),
-             "last_error": r.last_error, "updated_at": str(r.updated_at or "")}
+            {
+                "request_id": r.request.id,
+                "status": r.status.value,
+                "title": r.request.title,
+                "work_item_id": r.work_item_id,
+                "steps": sorted(r.steps),
+                "last_error": r.last_error,
+                "updated_at": str(r.updated_at or ""),
+            }
             for r in self.store.list_requests(limit=200)
         ]
 
@@ -132,9 +147,15 @@ class LocalViews:
 
 def _page(template: str, context: dict[str, Any]) -> Response:
     html = _templates.get_template(template).render(**context)
-    return 200, {"Content-Type": "text/html; charset=utf-8",
-                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                            "style-src 'self' 'unsafe-inline'"}, html.encode()
+    return (
+        200,
+        {
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'",
+        },
+        html.encode(),
+    )
 
 
 def _json(status: int, body: Any) -> Response:

@@ -44,11 +44,16 @@ class LocalHostClient:
             host.stop()
 
     # --- the form's flow ------------------------------------------------------------------
-    def submit(self, submission: Any, *, content_type: str = "application/json"
-               ) -> requests.Response:
+    def submit(
+        self, submission: Any, *, content_type: str = "application/json"
+    ) -> requests.Response:
         body = submission if isinstance(submission, bytes) else json.dumps(submission).encode()
-        return self.http.post(f"{self.base_url}/api/intake", data=body,
-                              headers={"Content-Type": content_type}, timeout=10)
+        return self.http.post(
+            f"{self.base_url}/api/intake",
+            data=body,
+            headers={"Content-Type": content_type},
+            timeout=10,
+        )
 
     def status(self, request_id: str) -> dict[str, Any]:
         answer = self.http.get(f"{self.base_url}/api/requests/{request_id}", timeout=10)

@@ -32,7 +32,9 @@ def test_one_submission_creates_every_side_effect_exactly_once(local_host):
 
     emails = local_host.outbox()
     assert sorted(m["to"][0] for m in emails) == [
-        "casey@contoso.example", "jordan.rivera@fabrikam.example"]
+        "casey@contoso.example",
+        "jordan.rivera@fabrikam.example",
+    ]
     client = next(m for m in emails if m["to"] == ["jordan.rivera@fabrikam.example"])
     coordinator = next(m for m in emails if m["to"] == ["casey@contoso.example"])
     assert f"#{number}" in client["subject"] and f"#{number}" in client["text"]
@@ -43,7 +45,8 @@ def test_one_submission_creates_every_side_effect_exactly_once(local_host):
     texts = [item.get("text", "") for item in thread["card"]["body"]]
     assert texts[0] == (
         f"Urgent: can someone please have a look at the Production Support ticket #{number} "
-        "and let me know what we should do with this one")
+        "and let me know what we should do with this one"
+    )
     titles = [a["title"] for a in thread["card"]["actions"] if a["type"] == "Action.Execute"]
     assert titles == ["Not our problem", "Bug / Feature request", "Proceed"]
 
@@ -65,8 +68,9 @@ def test_the_same_submission_again_creates_nothing_new(local_host):
 
 
 def test_a_client_unknown_to_devops_is_told_by_email_instead_of_a_mention(local_host):
-    submission = sample_submission(client_email="pat@northwind.example", client_name="Pat",
-                                   responseId="77")
+    submission = sample_submission(
+        client_email="pat@northwind.example", client_name="Pat", responseId="77"
+    )
     receipt = local_host.submit(submission).json()
     local_host.wait_until_done(receipt["requestId"])
     (work_item,) = local_host.work_items()

@@ -1,0 +1,63 @@
+"""App-only tokens from Microsoft Entra ID (client credentials) through msal.
+
+msal keeps the token in its in-memory cache and hands it back until shortly before it expires,
+so one ``ClientCredentials`` per worker makes one token request per hour, not one per call.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from intake.errors import ExternalRejected, ExternalUnavailable
+
+
+class ClientCredentials:
+    def __init__(
+        self,
+        *,
+        authority_host: str,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        scope: str,
+        system: str,
+    ) -> None:
+        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self.client_id = client_id
+        self._secret = client_secret
+        self.scope = scope
+        self.system = system
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def _client(self) -> Any:
+        with self._lock:
+            if self._app is None:
+                import msal  # heavy: loaded on first use, not at cold start
+
+                self._app = msal.ConfidentialClientApplication(
+                    self.client_id,
+                    client_credential=self._secret,
+                    authority=self.authority,
+                    # An explicit authority (national cloud, a test double) needs no discovery
+                    # call to login.microsoftonline.com.
+                    instance_discovery=False,
+                )
+            return self._app
+
+    def token(self) -> str:
+        """An access token for ``scope``; raises our errors, never msal's (nor the secret)."""
+        try:
+            result = self._client().acquire_token_for_client(scopes=[self.scope])
+        except Exception as exc:  # noqa: BLE001 - msal raises plain exceptions on network errors
+            raise ExternalUnavailable(
+                f"{self.system}: cannot reach {self.authority} for a token ({type(exc).__name__})",
+                system=self.system,
+            ) from None
+        if "access_token" not in result:
+            code = result.get("error", "unknown_error")
+            raise ExternalRejected(
+                f"{self.system}: token refused by {self.authority}: {code}", system=self.system
+            )
+        return str(result["access_token"])
