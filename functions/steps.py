@@ -15,13 +15,14 @@ log = logging.getLogger(__name__)
 
 @bp.queue_trigger(arg_name="message", queue_name="intake-steps", connection="AzureWebJobsStorage")
 def run_steps(message: func.QueueMessage) -> None:
-    """Exceptions propagate on purpose: the host retries the message, then poisons it."""
+    """Exceptions propagate on purpose: the host retries the message, then moves it to the
+    poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
+    unreadable message."""
     try:
-        body = json.loads(message.get_body().decode("utf-8"))
-        request_id = str(body["request_id"])
+        request_id = str(json.loads(message.get_body().decode("utf-8"))["request_id"])
     except (ValueError, KeyError, TypeError):
-        log.error("dropping unreadable queue message %s", message.id)
-        return
+        log.error("queue message %s is unreadable; it will end in the poison queue", message.id)
+        raise
     workflow.run_steps(request_id, bootstrap.services())
 
 

@@ -12,16 +12,16 @@ HOSTILE = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(1)) q
 
 
 def request(**changes):
-    values = dict(
-        id="r1",
-        form_id="f",
-        response_id="1",
-        title=HOSTILE,
-        client_name="Jo <Jo>",
-        client_email="jo@fabrikam.example",
-        description=HOSTILE + "\nline two",
-        answers=[Answer(question_id="q1", question="<i>Q</i>", text=HOSTILE)],
-    )
+    values = {
+        "id": "r1",
+        "form_id": "f",
+        "response_id": "1",
+        "title": HOSTILE,
+        "client_name": "Jo <Jo>",
+        "client_email": "jo@fabrikam.example",
+        "description": HOSTILE + "\nline two",
+        "answers": [Answer(question_id="q1", question="<i>Q</i>", text=HOSTILE)],
+    }
     values.update(changes)
     return Request(**values)
 
