@@ -90,8 +90,16 @@ def _work_items(settings: Settings, local_db: LocalDb) -> Any:
 
 
 def _mailer(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_graph:
+        from intake.adapters.graph_mail import GraphMailer
+
+        return GraphMailer(settings)
     return SqliteOutbox(local_db())
 
 
 def _channel(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_bot:
+        from intake.adapters.teams_channel import TeamsChannel
+
+        return TeamsChannel(settings)
     return SqliteChannel(local_db())

@@ -165,6 +165,10 @@ class Settings(BaseSettings):
         "https://smba.trafficmanager.net/teams/", description="Bot connector service URL."
     )
     teams_channel_id: str = Field("", description="Support channel id (19:...@thread.tacv2).")
+    bot_token_scope: str = Field(
+        "https://api.botframework.com/.default",
+        description="Bot Connector token scope (US Gov: https://api.botframework.us/.default).",
+    )
 
     # --- storage ----------------------------------------------------------------------------
     storage_connection_string: SecretStr = Field(
