@@ -94,14 +94,17 @@ class TeamsChannel:
         return created[0]
 
     async def _update(self, thread: Thread, card: dict[str, Any]) -> None:
-        from microsoft_agents.activity import ConversationAccount, ConversationReference
+        from microsoft_agents.activity import ConversationReference
         from microsoft_agents.hosting.core import TurnContext
 
         from intake.adapters.teams_sdk import card_activity
 
-        conversation = ConversationAccount(id=thread.conversation_id, is_group=True)
-        reference = ConversationReference(
-            channel_id=CHANNEL_ID, service_url=self.service_url, conversation=conversation
+        reference = ConversationReference.model_validate(
+            {
+                "channelId": CHANNEL_ID,
+                "serviceUrl": self.service_url,
+                "conversation": {"id": thread.conversation_id, "isGroup": True},
+            }
         )
         # Built in full here: TurnContext.update_activity would add the proactive turn's
         # made-up activity id as replyToId.
@@ -197,4 +200,3 @@ def doctor_checks(settings: Settings) -> list[Check]:
             "Azure Bot must be single-tenant in that tenant (docs/connect-graph-teams.md)",
         ),
     ]
-

@@ -115,18 +115,24 @@ class TokenDouble(Double):
         return issued[1] if issued else None
 
     def route(self, call: Call) -> Answer:
-        match = re.fullmatch(r"/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token)", call.path)
+        match = re.fullmatch(
+            r"/([^/]+)/(v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token)", call.path
+        )
         if not match:
             return 404, {}, UNKNOWN
         tenant, what = match.groups()
         base = f"{self.authority_host}/{tenant}"
         if what.startswith("v2.0") and call.method == "GET":
-            return 200, {}, {
-                "issuer": f"{base}/v2.0",
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-            }
+            return (
+                200,
+                {},
+                {
+                    "issuer": f"{base}/v2.0",
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                },
+            )
         if call.method != "POST" or not isinstance(call.body, dict):
             return 404, {}, UNKNOWN
         form = call.body
@@ -134,10 +140,14 @@ class TokenDouble(Double):
             return 400, {}, {"error": "unsupported_grant_type"}
         client_id = form.get("client_id", "")
         if self.apps.get((tenant, client_id)) != form.get("client_secret"):
-            return 401, {}, {
-                "error": "invalid_client",
-                "error_description": "AADSTS7000215: Invalid client secret provided.",
-            }
+            return (
+                401,
+                {},
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                },
+            )
         token = f"tok-{client_id[:8]}-{next(self.numbers)}"
         self.issued[token] = (client_id, form.get("scope", ""))
         return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
@@ -246,7 +256,12 @@ def mount(mocker: Any, double: Double, base_url: str) -> None:
 
     def respond(request: Any, context: Any) -> bytes:
         status, headers, body = double.answer(
-            Call(request.method, request.url, dict(request.headers), _parse(request.body, request.headers))
+            Call(
+                request.method,
+                request.url,
+                dict(request.headers),
+                _parse(request.body, request.headers),
+            )
         )
         context.status_code = status
         context.headers.update(headers)
@@ -284,7 +299,9 @@ class LoopbackServer:
     @contextmanager
     def running(cls, double: Double) -> Iterator[LoopbackServer]:
         server = cls(double)
-        thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+        thread = threading.Thread(
+            target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         try:
             yield server
@@ -302,7 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         host = self.headers.get("Host", "127.0.0.1")
-        call = Call(self.command, f"http://{host}{self.path}", dict(self.headers), _parse(raw, self.headers))
+        call = Call(
+            self.command, f"http://{host}{self.path}", dict(self.headers), _parse(raw, self.headers)
+        )
         status, headers, body = self.double.answer(call)
         payload = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
