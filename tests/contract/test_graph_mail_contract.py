@@ -319,3 +319,18 @@ def _sample_body() -> bytes:
     import json
 
     return json.dumps(SAMPLE).encode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", f"/v1.0/users/{SENDER}/sendMail", {"message": {}, "saveToSentItems": "true"}),
+        ("POST", f"/v1.0/users/{SENDER}/sendMail", {"Message": {}}),
+        ("POST", "/v1.0/me/sendMail", {"message": {}}),  # /me needs a signed-in user
+        ("GET", f"/v1.0/users/{SENDER}/messages?$search=intake", None),
+    ],
+)
+def test_the_operation_check_refuses_what_graph_does_not_document(method, path, body):
+    call = Call(method, f"{GRAPH}{path}", {"Authorization": "Bearer t"}, body)
+    with pytest.raises((AssertionError, jsonschema.ValidationError, pytest.fail.Exception)):
+        assert_graph_allows(call)

@@ -252,3 +252,23 @@ def test_doctor_shows_a_refused_bot_token_without_the_secret(bot_settings, doubl
     (result,) = run_checks(doctor_checks(wrong))
     assert not result.ok and "invalid_client" in result.detail
     assert "wrong-secret" not in result.line()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/teams/v3/conversations", {"isgroup": True}),  # a property the spec lacks
+        ("POST", "/teams/v3/conversations", {"isGroup": "yes"}),  # the wrong type
+        ("PATCH", "/teams/v3/conversations/c/activities/a", {"type": "message"}),  # no such op
+        ("POST", "/teams/v3/threads", {}),  # no such path
+    ],
+)
+def test_the_spec_check_refuses_what_the_connector_spec_does_not_allow(method, path, body):
+    call = Call(
+        method,
+        f"http://127.0.0.1{path}",
+        {"Content-Type": "application/json", "Authorization": "Bearer t"},
+        body,
+    )
+    with pytest.raises((AssertionError, jsonschema.ValidationError, pytest.fail.Exception)):
+        assert_connector_allows(call, "/teams")
