@@ -170,9 +170,9 @@ def _reason(response: Any) -> str:
 
 def sdk_call(call: Callable[[], Any]) -> Any:
     """Run one SDK call; whatever the SDK raises becomes one of our errors."""
+    from azure.core.exceptions import DeserializationError
     from azure.devops.exceptions import AzureDevOpsServiceError
     from msrest.exceptions import ClientException, ClientRequestError
-    from azure.core.exceptions import DeserializationError
 
     try:
         return call()
