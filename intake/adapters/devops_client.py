@@ -119,10 +119,9 @@ def _client_class(name: str) -> Any:
 
 def configure(client: Any) -> Any:
     """Timeouts, no SDK retries, our errors, the spec's api-versions (before the first call)."""
-    from urllib3.util.retry import Retry
-
     client.config.connection.timeout = DEFAULT_TIMEOUT
-    client.config.retry_policy.policy = Retry(0, read=False)
+    client.config.retry_policy.retries = 0  # total, connect and read
+    client.config.retry_policy.policy.status_forcelist = frozenset()
     client.config.hooks.append(raise_for_status)
     client.add_user_agent("intake")
     send = client._send
