@@ -33,18 +33,72 @@ os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", tempfile.mkdtemp(prefix="intake-
 # The resource locations the SDK looks up (id, area, resource, route template, resource
 # version), as the real OPTIONS answers describe them.
 ORG_LOCATIONS = [
-    ("e81700f7-3be2-46de-8624-2eb35882fcaa", "Location", "ResourceAreas", "_apis/{resource}/{areaId}", 1),
-    ("62d3d110-0047-428c-ad3c-4fe872c91c74", "wit", "workItems", "{project}/_apis/{area}/{resource}/${type}", 3),
-    ("72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", "wit", "workItems", "{project}/_apis/{area}/{resource}/{id}", 3),
-    ("608aac0a-32e1-4493-a863-b9cf4566d257", "wit", "comments", "{project}/_apis/{area}/workItems/{workItemId}/{resource}/{commentId}", 4),
-    ("1a9c53f7-f243-4447-b110-35ef023636e4", "wit", "wiql", "{project}/{team}/_apis/{area}/{resource}/{id}", 2),
-    ("7c8d7a76-4a09-43e8-b5df-bd792f4ac6aa", "wit", "workItemTypes", "{project}/_apis/{area}/{resource}/{type}", 2),
-    ("7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa", "wit", "states", "{project}/_apis/{area}/workItemTypes/{type}/{resource}", 1),
-    ("c9175577-28a1-4b06-9197-8636af9f64ad", "work", "iterations", "{project}/{team}/_apis/{area}/teamsettings/{resource}/{id}", 1),
-]  # fmt: skip
+    (
+        "e81700f7-3be2-46de-8624-2eb35882fcaa",
+        "Location",
+        "ResourceAreas",
+        "_apis/{resource}/{areaId}",
+        1,
+    ),
+    (
+        "62d3d110-0047-428c-ad3c-4fe872c91c74",
+        "wit",
+        "workItems",
+        "{project}/_apis/{area}/{resource}/${type}",
+        3,
+    ),
+    (
+        "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b",
+        "wit",
+        "workItems",
+        "{project}/_apis/{area}/{resource}/{id}",
+        3,
+    ),
+    (
+        "608aac0a-32e1-4493-a863-b9cf4566d257",
+        "wit",
+        "comments",
+        "{project}/_apis/{area}/workItems/{workItemId}/{resource}/{commentId}",
+        4,
+    ),
+    (
+        "1a9c53f7-f243-4447-b110-35ef023636e4",
+        "wit",
+        "wiql",
+        "{project}/{team}/_apis/{area}/{resource}/{id}",
+        2,
+    ),
+    (
+        "7c8d7a76-4a09-43e8-b5df-bd792f4ac6aa",
+        "wit",
+        "workItemTypes",
+        "{project}/_apis/{area}/{resource}/{type}",
+        2,
+    ),
+    (
+        "7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa",
+        "wit",
+        "states",
+        "{project}/_apis/{area}/workItemTypes/{type}/{resource}",
+        1,
+    ),
+    (
+        "c9175577-28a1-4b06-9197-8636af9f64ad",
+        "work",
+        "iterations",
+        "{project}/{team}/_apis/{area}/teamsettings/{resource}/{id}",
+        1,
+    ),
+]
 VSSPS_LOCATIONS = [
-    ("28010c54-d0c0-4c89-a5b0-1c9e188b9fb7", "IMS", "Identities", "_apis/{resource}/{identityId}", 2),
-]  # fmt: skip
+    (
+        "28010c54-d0c0-4c89-a5b0-1c9e188b9fb7",
+        "IMS",
+        "Identities",
+        "_apis/{resource}/{identityId}",
+        2,
+    ),
+]
 
 STATES = {
     "Issue": ["New", "In Planning", "Active", "Closed"],
@@ -322,11 +376,23 @@ class DevOpsDouble:
     def _resource_areas(self) -> Any:
         return _collection(
             [
-                {"id": "5264459e-e5e0-4bd8-b118-0985e68a4ec5", "name": "wit", "locationUrl": self.org_url + "/"},
-                {"id": "1d4f49f9-02b9-4e26-b826-2cdb6195f2a9", "name": "work", "locationUrl": self.org_url + "/"},
-                {"id": "8a3d49b8-91f0-46ef-b33d-dda338c25db3", "name": "IMS", "locationUrl": self.vssps_url + "/"},
+                {
+                    "id": "5264459e-e5e0-4bd8-b118-0985e68a4ec5",
+                    "name": "wit",
+                    "locationUrl": self.org_url + "/",
+                },
+                {
+                    "id": "1d4f49f9-02b9-4e26-b826-2cdb6195f2a9",
+                    "name": "work",
+                    "locationUrl": self.org_url + "/",
+                },
+                {
+                    "id": "8a3d49b8-91f0-46ef-b33d-dda338c25db3",
+                    "name": "IMS",
+                    "locationUrl": self.vssps_url + "/",
+                },
             ]
-        )  # fmt: skip
+        )
 
     def _reply(
         self, request: Any, status: int, body: Any, headers: dict[str, str] | None = None

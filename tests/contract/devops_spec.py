@@ -88,12 +88,11 @@ def operations() -> tuple[Operation, ...]:
 def check_request(request: Any, org_url: str, vssps_url: str) -> list[str]:
     """The problems of one request (empty when the specs allow it)."""
     url, method = request.url, request.method
-    for host, base in (("org", org_url), ("vssps", vssps_url)):
-        if url.lower().startswith(base.lower().rstrip("/") + "/"):
-            path = urlsplit(url[len(base.rstrip("/")) :]).path
-            break
-    else:
+    bases = {"org": org_url.rstrip("/"), "vssps": vssps_url.rstrip("/")}
+    host = next((h for h, b in bases.items() if url.lower().startswith(b.lower() + "/")), None)
+    if host is None:
         return [f"{method} {url}: not a DevOps URL of this organisation"]
+    path = urlsplit(url[len(bases[host]) :]).path
     query = dict(parse_qsl(urlsplit(url).query))
     version = _sent_version(request, query)
     for where, verb, template, wanted, allowed in OUTSIDE_SPECS:
