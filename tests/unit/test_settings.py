@@ -27,7 +27,8 @@ def test_a_devops_org_with_a_pat_is_complete():
 def test_a_devops_org_without_project_or_credentials_names_both():
     assert problems(devops_org_url="https://dev.azure.com/contoso") == [
         "INTAKE_DEVOPS_PROJECT is required when INTAKE_DEVOPS_ORG_URL is set",
-        "INTAKE_DEVOPS_PAT or INTAKE_DEVOPS_CLIENT_ID is required when INTAKE_DEVOPS_ORG_URL is set",
+        "INTAKE_DEVOPS_PAT or INTAKE_DEVOPS_CLIENT_ID is required "
+        "when INTAKE_DEVOPS_ORG_URL is set",
     ]
 
 
