@@ -70,3 +70,28 @@ def test_a_rejected_pat_fails_the_checks_with_the_status_and_never_the_pat(
     assert "✗ DevOps: project 'Intake' exists (devops answered 401:" in out
     assert "wrong-pat-for-doctor" not in out
     assert "a 401 or a sign-in page means the PAT or service principal is not valid" in out
+
+
+def test_a_service_principal_gets_a_token_check_first(double, requests_mock, monkeypatch, capsys):
+    authority, tenant = "https://login.sovereign.example", "tenant-of-intake"
+    base = f"{authority}/{tenant}"
+    requests_mock.get(
+        f"{base}/v2.0/.well-known/openid-configuration",
+        json={
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "issuer": f"{base}/v2.0",
+        },
+    )
+    requests_mock.post(
+        f"{base}/oauth2/v2.0/token", json={"access_token": "sp-1", "expires_in": 3600}
+    )
+    double.accept_bearer("sp-1")
+    monkeypatch.delenv("INTAKE_DEVOPS_PAT")
+    monkeypatch.setenv("INTAKE_DEVOPS_TENANT_ID", tenant)
+    monkeypatch.setenv("INTAKE_DEVOPS_CLIENT_ID", "app-id-of-intake")
+    monkeypatch.setenv("INTAKE_DEVOPS_CLIENT_SECRET", "a-client-secret-value")
+    monkeypatch.setenv("INTAKE_LOGIN_AUTHORITY", authority)
+    assert main(["doctor"]) == 0
+    lines = devops_lines(capsys.readouterr().out)
+    assert lines[0] == "✓ DevOps: token acquired for the service principal (app app-id-of-intake)"
