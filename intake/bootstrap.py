@@ -117,10 +117,15 @@ def doctor_checks(settings: Settings) -> list[Check]:
         from intake.adapters import devops
 
         checks += devops.doctor_checks(settings)
-    # Each other real adapter module offers ``doctor_checks(settings)`` the same way; add it
-    # here behind its ``settings.uses_*`` switch:
-    #   uses_graph -> intake.adapters.graph_mail, uses_bot -> intake.adapters.teams_channel,
-    #   uses_azure_storage -> intake.adapters.azure_storage.
+    if settings.uses_graph:
+        from intake.adapters import graph_mail
+
+        checks += graph_mail.doctor_checks(settings)
+    if settings.uses_bot:
+        from intake.adapters import teams_channel
+
+        checks += teams_channel.doctor_checks(settings)
+    # Storage checks join here when the Azure Storage adapters land (uses_azure_storage).
     return checks
 
 
