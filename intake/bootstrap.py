@@ -74,10 +74,18 @@ LocalDb = Callable[[], Database]
 
 
 def _store(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_azure_storage:
+        from intake.adapters.azure_store import TableStore  # the SDK loads only when used
+
+        return TableStore(settings)
     return SqliteStore(local_db())
 
 
 def _queue(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_azure_storage:
+        from intake.adapters.azure_queue import StorageQueue
+
+        return StorageQueue(settings)
     return SqliteQueue(local_db(), settings.steps_queue)
 
 
