@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -53,7 +54,7 @@ class StorageQueue:
     def __init__(self, settings: Settings, name: str | None = None) -> None:
         self.settings = settings
         self.name = name or settings.steps_queue
-        self._clients: dict[str, QueueClient] = {}
+        self._clients: dict[tuple[str, bool], QueueClient] = {}
         self._created: set[str] = set()
 
     @property
@@ -95,7 +96,7 @@ class StorageQueue:
         Queue Storage deletes only a received message, so this receives the poison messages,
         sends the one with ``message_id`` back to the queue and shows the others again at once.
         """
-        poison = self.client(self.poison_name)
+        poison = self.client(self.poison_name, encoded=False)  # leaves contents as they are
 
         def receive() -> list[Any]:
             try:
@@ -111,18 +112,19 @@ class StorageQueue:
         for message in azure_storage.call(SYSTEM, receive):
             if str(message.id) == str(message_id) and not found:
                 self.send_text(decode(message.content))
-                azure_storage.call(SYSTEM, lambda m=message: poison.delete_message(m))
+                azure_storage.call(SYSTEM, partial(poison.delete_message, message))
                 found = True
-            else:
+            else:  # not this one: visible again now, not in 30 s
                 azure_storage.call(
-                    SYSTEM, lambda m=message: poison.update_message(m, visibility_timeout=0)
+                    SYSTEM, partial(poison.update_message, message, visibility_timeout=0)
                 )
         return found
 
-    def client(self, name: str) -> QueueClient:
-        if name not in self._clients:
-            self._clients[name] = _queue_client(self.settings, name)
-        return self._clients[name]
+    def client(self, name: str, *, encoded: bool = True) -> QueueClient:
+        """A client of queue ``name``; ``encoded`` ones base64-encode what they send."""
+        if (name, encoded) not in self._clients:
+            self._clients[name, encoded] = _queue_client(self.settings, name, encoded=encoded)
+        return self._clients[name, encoded]
 
     def _existing(self, name: str) -> QueueClient:
         """The client of ``name``, creating the queue on this process's first send to it."""
@@ -140,11 +142,10 @@ class StorageQueue:
         return client
 
 
-def _queue_client(settings: Settings, name: str) -> QueueClient:
-    options: dict[str, Any] = {
-        **azure_storage.CLIENT_OPTIONS,
-        "message_encode_policy": TextBase64EncodePolicy(),
-    }
+def _queue_client(settings: Settings, name: str, *, encoded: bool) -> QueueClient:
+    options: dict[str, Any] = dict(azure_storage.CLIENT_OPTIONS)
+    if encoded:
+        options["message_encode_policy"] = TextBase64EncodePolicy()
     with azure_storage.storage_errors(SYSTEM):
         if settings.storage_connection_string.get_secret_value():
             return QueueClient.from_connection_string(

@@ -81,7 +81,8 @@ def _http_error(exc: HttpResponseError, system: str) -> Exception:
     code = code.rsplit(".", 1)[-1]  # TableErrorCode.TABLE_NOT_FOUND -> TABLE_NOT_FOUND
     if status == 412:  # an ETag kept changing under us: try again later
         return ExternalUnavailable(f"{system} answered 412: {code}", system=system)
-    headers = dict(exc.response.headers) if exc.response is not None else None
+    response: Any = exc.response
+    headers = dict(response.headers) if response is not None else None
     return error_for_status(status, code, system=system, headers=headers)
 
 

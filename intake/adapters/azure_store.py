@@ -271,7 +271,7 @@ class TableStore:
     def _get(self, partition: str, row: str) -> dict[str, Any] | None:
         def get(table: TableClient) -> dict[str, Any] | None:
             try:
-                return table.get_entity(partition, row)  # type: ignore[no-any-return]
+                return table.get_entity(partition, row)
             except ResourceNotFoundError:
                 return None
 
@@ -315,7 +315,7 @@ class TableStore:
 
     def _query(self, query: str, select: list[str] | None = None, **values: Any) -> list[Any]:
         parameters = {k: v for k, v in values.items() if v is not None}
-        return list(  # type: ignore[no-any-return]
+        return list(
             self._run(
                 lambda table: list(
                     table.query_entities(query, parameters=parameters, select=select)

@@ -29,6 +29,8 @@ ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 START_TIMEOUT = 30.0
+# Read at import: the tests' autouse fixture clears INTAKE_* variables before each test.
+SKIP = os.environ.get("INTAKE_SKIP_AZURITE") == "1"
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _service(service: str, workspace: Path) -> Iterator[int]:
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     """Azurite's table and queue services for the whole test session."""
-    if os.environ.get("INTAKE_SKIP_AZURITE") == "1":
+    if SKIP:
         pytest.skip("INTAKE_SKIP_AZURITE=1: the Azure Storage tests are skipped on purpose")
     workspace = tmp_path_factory.mktemp("azurite")
     with ExitStack() as stack:

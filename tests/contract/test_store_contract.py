@@ -142,9 +142,7 @@ def test_step_names_and_results_keep_any_character(store):
     name = "decision/proceed#1?it's 50% done"
     store.record_step(record.request.id, name, {"note": "a/b\\c#d?e 'quoted' 😀"})
 
-    assert store.get_request(record.request.id).steps == {
-        name: {"note": "a/b\\c#d?e 'quoted' 😀"}
-    }
+    assert store.get_request(record.request.id).steps == {name: {"note": "a/b\\c#d?e 'quoted' 😀"}}
 
 
 def test_a_large_request_round_trips(store):
