@@ -133,7 +133,10 @@ def doctor_checks(settings: Settings) -> list[Check]:
         from intake.adapters import teams_channel
 
         checks += teams_channel.doctor_checks(settings)
-    # Storage checks join here when the Azure Storage adapters land (uses_azure_storage).
+    if settings.uses_azure_storage:
+        from intake.adapters import azure_storage
+
+        checks += azure_storage.doctor_checks(settings)
     return checks
 
 

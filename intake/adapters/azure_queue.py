@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from intake.adapters import azure_storage
@@ -136,6 +136,9 @@ class StorageQueue:
                     client.create_queue()
                 except ResourceExistsError:
                     pass
+                except HttpResponseError as exc:
+                    if exc.status_code != 403:  # a role that may not create queues
+                        raise  # may still send to one the deployment created: go on
 
             azure_storage.call(SYSTEM, create)
             self._created.add(name)

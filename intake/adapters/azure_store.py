@@ -23,7 +23,12 @@ from typing import Any
 from urllib.parse import quote
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 from azure.data.tables import TableClient, UpdateMode
 
 from intake.adapters import azure_storage
@@ -247,6 +252,9 @@ class TableStore:
                         table.create_table()
                     except ResourceExistsError:
                         pass
+                    except HttpResponseError as exc:
+                        if exc.status_code != 403:  # a role that may not create tables
+                            raise  # may still use one the deployment created: go on
 
                 azure_storage.call(SYSTEM, create)
                 self._table = table

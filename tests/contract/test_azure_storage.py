@@ -294,3 +294,16 @@ def test_doctor_reports_an_unreachable_account_with_the_fix_and_no_secret(tmp_pa
         line = result.line()
         assert "unreachable" in line and "fix:" in line
         assert ACCOUNT_KEY not in line
+
+
+def test_intake_doctor_checks_storage_when_it_is_configured(azurite, monkeypatch, capsys):
+    from intake.cli import doctor
+
+    monkeypatch.setenv("INTAKE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setenv("INTAKE_TABLE_NAME", f"t{uuid.uuid4().hex[:12]}")
+
+    assert doctor.run(argparse.Namespace()) == 0
+    output = capsys.readouterr().out
+    assert "✓ Table Storage: table reachable" in output
+    assert "✓ Queue Storage: queue reachable" in output
+    assert ACCOUNT_KEY not in output
