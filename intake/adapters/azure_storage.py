@@ -77,8 +77,8 @@ def storage_errors(system: str) -> Iterator[None]:
 
 def _http_error(exc: HttpResponseError, system: str) -> Exception:
     status = exc.status_code or 0
-    code = str(getattr(exc, "error_code", None) or exc.reason or "error")
-    code = code.rsplit(".", 1)[-1]  # TableErrorCode.TABLE_NOT_FOUND -> TABLE_NOT_FOUND
+    error_code = getattr(exc, "error_code", None)  # may be an enum: TableErrorCode.X
+    code = str(getattr(error_code, "value", error_code) or exc.reason or "error")
     if status == 412:  # an ETag kept changing under us: try again later
         return ExternalUnavailable(f"{system} answered 412: {code}", system=system)
     response: Any = exc.response

@@ -261,6 +261,20 @@ def test_http_answers_become_our_errors():
     }
 
 
+def test_an_error_names_the_storage_error_code_not_its_enum():
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.data.tables import TableErrorCode
+
+    missing = ResourceNotFoundError(message="The table specified does not exist.")
+    missing.status_code = 404
+    missing.error_code = TableErrorCode.TABLE_NOT_FOUND  # type: ignore[attr-defined]
+
+    with pytest.raises(ExternalRejected) as raised, azure_storage.storage_errors("Table Storage"):
+        raise missing
+
+    assert str(raised.value) == "Table Storage answered 404: TableNotFound"
+
+
 # --- intake doctor -----------------------------------------------------------------------
 
 
