@@ -17,6 +17,7 @@ import pytest
 
 from function_app import app
 from intake.config import Settings
+from intake.dev.host import _functions_of
 from tests.infra import bicep
 from tests.infra.bicep import INFRA
 
@@ -113,7 +114,7 @@ def test_secrets_reach_the_app_only_as_key_vault_references() -> None:
 def test_the_steps_queue_setting_matches_the_queue_trigger() -> None:
     (queue,) = [
         binding.get_dict_repr()["queueName"]
-        for function in app.get_functions()
+        for function in _functions_of(app)  # the SDK indexes an app once per process
         for binding in function.get_bindings()
         if binding.get_dict_repr()["type"] == "queueTrigger"
     ]
