@@ -28,8 +28,9 @@ param botSku string = 'F0'
 @description('Microsoft Forms form id for the Forms flow (Logic App). Empty: no Logic App (use Power Automate).')
 param formsFormId string = ''
 
-@description('Seed of the function key the Forms flow calls with; a new one on each provision rotates the key.')
+@description('Seed of the function key the Forms flow calls with (the preprovision hook makes one); a new seed rotates the key.')
 @secure()
+@minLength(32)
 param formsKeySeed string = newGuid()
 
 // --- the work item (INTAKE_*, see intake/config.py) ----------------------------------------
@@ -90,8 +91,8 @@ param botAppSecret string
 param botTenantId string
 param botOpenidMetadataUrl string = 'https://login.botframework.com/v1/.well-known/openidconfiguration'
 param teamsServiceUrl string = 'https://smba.trafficmanager.net/teams/'
-@description('Support channel id (19:...@thread.tacv2); empty until the app is in the team.')
-param teamsChannelId string = ''
+@description('Support channel id (19:...@thread.tacv2): from the channel\'s "Get link to channel".')
+param teamsChannelId string
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -294,5 +295,6 @@ output AZURE_BOT_NAME string = bot.outputs.name
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
 output AZURE_KEY_VAULT_URI string = vault.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output INTAKE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output FORMS_FLOW_NAME string = empty(formsFormId) ? '' : formsFlow.outputs.name

@@ -7,6 +7,12 @@ set -eu
 
 value() { azd env get-value "$1" 2>/dev/null || true; }
 
+# The seed of the function key the Forms flow calls with: made once, so the key stays the same
+# across provisions (a Power Automate flow may hold it). Rotate: set a new seed, `azd provision`.
+if [ -z "$(value INTAKE_FORMS_KEY_SEED)" ]; then
+  azd env set INTAKE_FORMS_KEY_SEED "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+fi
+
 if [ -n "$(value INTAKE_BOT_APP_ID)" ]; then
   echo "Intake: using the app registration $(value INTAKE_BOT_APP_ID)."
   exit 0
