@@ -91,6 +91,8 @@ param botAppSecret string
 param botTenantId string
 param botOpenidMetadataUrl string = 'https://login.botframework.com/v1/.well-known/openidconfiguration'
 param teamsServiceUrl string = 'https://smba.trafficmanager.net/teams/'
+@description('Bot Connector token scope (US Gov: https://api.botframework.us/.default).')
+param botTokenScope string = 'https://api.botframework.com/.default'
 @description('Support channel id (19:...@thread.tacv2): from the channel\'s "Get link to channel".')
 param teamsChannelId string
 
@@ -229,6 +231,7 @@ var intakeSettings = {
   INTAKE_BOT_OPENID_METADATA_URL: botOpenidMetadataUrl
   INTAKE_TEAMS_SERVICE_URL: teamsServiceUrl
   INTAKE_TEAMS_CHANNEL_ID: teamsChannelId
+  INTAKE_BOT_TOKEN_SCOPE: botTokenScope
   INTAKE_STEPS_QUEUE: stepsQueue
   INTAKE_TABLE_NAME: tableName
 }
