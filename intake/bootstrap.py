@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from intake import telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_outbox import SqliteOutbox
@@ -31,6 +32,7 @@ def services() -> Services:
     with _lock:
         if _services is None:
             _services = build(load_settings())
+            telemetry.configure(_services.settings)
         return _services
 
 

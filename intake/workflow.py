@@ -7,6 +7,7 @@ right after, so a retry or a crash resumes at the first step not done and repeat
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from intake import emails
+from intake import emails, telemetry
 from intake.description import describe_request
 from intake.errors import ExternalError, IntakeError
 from intake.models import (
@@ -65,6 +66,7 @@ def submit_request(body: bytes, content_type: str | None, services: Services) ->
         enqueue_steps(record.request.id, services)
     else:
         log.info("request %s submitted again; nothing new", record.request.id)
+    telemetry.received(record.request.id, duplicate=not created)
     return Receipt(
         request_id=record.request.id,
         status=record.status.value,
@@ -142,6 +144,7 @@ def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any
         fields=fields,
     )
     ref = services.work_items.create(draft, tag=request.tag)
+    telemetry.note(work_item_id=ref.id)
     log.info("request %s: work item %s created", request.id, ref.id)
     return {"work_item_id": ref.id, "url": ref.url}
 
@@ -194,6 +197,7 @@ def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
     thread = services.channel.post_card(card, key=_key(record, Step.POST_TRIAGE_CARD))
+    telemetry.note(work_item_id=work_item_id, card_activity_id=thread.activity_id)
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
 
 
@@ -209,6 +213,7 @@ STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
 }
 
 
+@telemetry.traced_request("intake.run_steps")
 def run_steps(request_id: str, services: Services, *, owner: str | None = None) -> RequestRecord:
     """Run every step of a request that is not done yet, independent ones side by side.
 
@@ -271,7 +276,8 @@ def _run_ready(record: RequestRecord, ready: list[Step], services: Services) -> 
     # Independent steps wait on different remotes: run them side by side, record each as soon
     # as it is done, and only then raise the first failure (so no finished step is forgotten).
     with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-        futures = [pool.submit(run, step) for step in ready]
+        # Each thread gets a copy of this context: the request's span and ids go with it.
+        futures = [pool.submit(contextvars.copy_context().run, run, step) for step in ready]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise errors[0]  # type: ignore[misc]
