@@ -7,7 +7,7 @@ import logging
 
 import azure.functions as func
 
-from intake import bootstrap, workflow
+from intake import bootstrap, triage, workflow
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -19,10 +19,18 @@ def run_steps(message: func.QueueMessage) -> None:
     try:
         body = json.loads(message.get_body().decode("utf-8"))
         request_id = str(body["request_id"])
-    except (ValueError, KeyError, TypeError):
+        kind = str(body.get("kind", workflow.RUN_STEPS))
+    except (ValueError, KeyError, TypeError, AttributeError):
         log.error("dropping unreadable queue message %s", message.id)
         return
-    workflow.run_steps(request_id, bootstrap.services())
+    if kind == triage.RUN_DECISION:
+        triage.run_decision(request_id, bootstrap.services())
+    elif kind == triage.COPY_VOTE:
+        triage.copy_vote(body, bootstrap.services())
+    elif kind == workflow.RUN_STEPS:
+        workflow.run_steps(request_id, bootstrap.services())
+    else:
+        log.error("dropping queue message %s of unknown kind %s", message.id, kind)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
