@@ -29,6 +29,7 @@ from intake.models import (
 from intake.ports import Services
 from intake.submission import parse_body, to_request
 from intake.triage_card import build_triage_card
+from intake.triage_rules import scrum_master_teams_ids
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,7 @@ def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
+    card["refresh"]["userIds"] = scrum_master_teams_ids(services.settings)
     thread = services.channel.post_card(card, key=_key(record, Step.POST_TRIAGE_CARD))
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
 
