@@ -136,11 +136,10 @@ def decide(
     else:
         log.info("request %s: decision %s", request_id, kind.value)
     state = state_of(request_id, services)
-    if not (
-        state.is_finished(state.decision) and (state.plan is None or state.is_finished(state.plan))
-    ):
-        _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
+    # Publish before queueing: the queued run publishes the finished card, and must be last.
     publish(state, services)
+    if not all(state.is_finished(d) for d in (state.decision, state.plan) if d is not None):
+        _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
     return triage_view(state, services.settings, scrum_master=True, notice=notice)
 
 

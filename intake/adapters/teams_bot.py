@@ -33,6 +33,11 @@ from microsoft_agents.hosting.core import (
 )
 from microsoft_agents.hosting.core.app.adaptive_card import factory
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration
+from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector.client import UserTokenClient
+from microsoft_agents.hosting.core.rest_channel_service_client_factory import (
+    RestChannelServiceClientFactory,
+)
 
 from intake import triage
 from intake.adapters.bot_auth import BotTokenValidator
@@ -99,11 +104,37 @@ class InboundOnlyConnections:
         return AgentAuthConfiguration()
 
 
+class InboundOnlyClientFactory(RestChannelServiceClientFactory):
+    """Connector and user-token clients without credentials, whatever the caller's identity:
+    a turn here only answers its invoke (the SDK builds both clients for every turn, and would
+    otherwise fetch two tokens on the invoke's path)."""
+
+    async def create_connector_client(
+        self,
+        context: TurnContext | None,
+        claims_identity: ClaimsIdentity,
+        service_url: str,
+        audience: str,
+        scopes: list[str] | None = None,
+        use_anonymous: bool = False,
+    ) -> ConnectorClientBase:
+        return await super().create_connector_client(
+            context, claims_identity, service_url, audience, scopes, use_anonymous=True
+        )
+
+    async def create_user_token_client(
+        self, context: TurnContext, claims_identity: ClaimsIdentity, use_anonymous: bool = False
+    ) -> UserTokenClient:
+        return await super().create_user_token_client(context, claims_identity, use_anonymous=True)
+
+
 class FunctionsAdapter(HttpAdapterBase):
     """``HttpAdapterBase`` with a turn-error handler that tells the user nothing technical."""
 
     def __init__(self) -> None:
-        super().__init__(connection_manager=InboundOnlyConnections())
+        super().__init__(
+            channel_service_client_factory=InboundOnlyClientFactory(InboundOnlyConnections())
+        )
 
         async def on_turn_error(context: TurnContext, error: Exception) -> None:
             # Replaces the SDK default, which posts the exception text into the channel.
