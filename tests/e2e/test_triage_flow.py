@@ -164,3 +164,17 @@ def _open_urls(card):
         for value in card:
             found.extend(_open_urls(value))
     return found
+
+
+def test_the_channel_page_loads_the_official_renderer_from_the_local_host(local_host, thread):
+    page = local_host.page("/dev/channel")
+    assert '<script src="/dev/vendor/adaptivecards.min.js"></script>' in page
+    assert '<script src="/dev/static/channel.js"></script>' in page
+    assert "<script>" not in page  # no inline script: the CSP allows 'self' only
+    assert f'data-activity-id="{thread["activity_id"]}"' in page
+    for path in ("/dev/vendor/adaptivecards.min.js", "/dev/static/channel.js"):
+        answer = local_host.http.get(f"{local_host.base_url}{path}", timeout=10)
+        assert answer.status_code == 200, path
+        assert "javascript" in answer.headers["Content-Type"]
+    script = local_host.page("/dev/static/channel.js")
+    assert 'name: "adaptiveCard/action"' in script and 'conversationType: "channel"' in script
