@@ -207,3 +207,12 @@ def test_a_body_that_is_not_json_is_a_400(tmp_path):
         method="POST", url="http://localhost/api/messages", headers={}, body=b"{nope"
     )
     assert asyncio.run(handler(request)).status_code == 400
+
+
+def test_only_the_bot_endpoint_is_anonymous_at_the_host():
+    from function_app import app
+    from intake.dev.host import FunctionTable
+
+    levels = {f.name: f.auth_level.upper() for f in FunctionTable(app).http}
+    assert levels.pop("messages") == "ANONYMOUS"
+    assert set(levels.values()) == {"FUNCTION"}

@@ -91,3 +91,26 @@ def test_a_decision_takes_what_it_needs_from_the_card_inputs():
 def test_a_decision_without_its_input_is_refused(kind, data):
     with pytest.raises(InvalidDecision):
         decision_from(kind, data, MORGAN, "t")
+
+
+@pytest.mark.parametrize(
+    "module", ["triage.py", "triage_rules.py", "triage_views.py", "triage_card.py"]
+)
+def test_the_triage_use_cases_import_no_sdk(module):
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).parents[2] / "intake" / module).read_text())
+    imported = [
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    ]
+    banned = ("azure", "msal", "requests", "microsoft_agents", "jwt")
+    assert not [n for n in imported if n.split(".")[0] in banned]

@@ -204,7 +204,9 @@
 
   async function start() {
     people = await (await fetch("/dev/api/users")).json();
-    choose(window.localStorage.getItem("intake.person") || picker.value);
+    // ?as=<teams id> picks a person (a link for a demo); else the last one picked here.
+    const asked = new URLSearchParams(window.location.search).get("as");
+    choose(asked || window.localStorage.getItem("intake.person") || picker.value);
     picker.addEventListener("change", () => {
       choose(picker.value);
     });
