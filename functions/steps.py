@@ -15,14 +15,17 @@ log = logging.getLogger(__name__)
 
 @bp.queue_trigger(arg_name="message", queue_name="intake-steps", connection="AzureWebJobsStorage")
 def run_steps(message: func.QueueMessage) -> None:
-    """Exceptions propagate on purpose: the host retries the message, then poisons it."""
+    """Exceptions propagate on purpose: the host retries the message, then moves it to the
+    poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
+    unreadable message. ``kind`` says which work: a request's steps (the default), a
+    decision's steps, or copying a vote to the work item."""
     try:
         body = json.loads(message.get_body().decode("utf-8"))
         request_id = str(body["request_id"])
         kind = str(body.get("kind", workflow.RUN_STEPS))
     except (ValueError, KeyError, TypeError, AttributeError):
-        log.error("dropping unreadable queue message %s", message.id)
-        return
+        log.error("queue message %s is unreadable; it will end in the poison queue", message.id)
+        raise
     if kind == triage.RUN_DECISION:
         triage.run_decision(request_id, bootstrap.services())
     elif kind == triage.COPY_VOTE:
@@ -30,7 +33,8 @@ def run_steps(message: func.QueueMessage) -> None:
     elif kind == workflow.RUN_STEPS:
         workflow.run_steps(request_id, bootstrap.services())
     else:
-        log.error("dropping queue message %s of unknown kind %s", message.id, kind)
+        log.error("queue message %s has the unknown kind %r", message.id, kind)
+        raise ValueError(f"unknown queue message kind {kind!r}")
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)

@@ -286,9 +286,9 @@ def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None
 
 
 def _send_once(email: Email, services: Services) -> str:
-    """Send unless a message with the same key already went (a crash after sending)."""
-    already = services.mailer.find_sent(email.key)
-    return already if already is not None else services.mailer.send(email)
+    """Send the email; the Mailer port looks for its key first, so a replay after a crash
+    that followed the send sends nothing (one lookup per email, in the adapter)."""
+    return services.mailer.send(email)
 
 
 def _work_item_id(record: RequestRecord) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from intake.adapters.retry import DEFAULT_TIMEOUT
 from intake.errors import ExternalRejected, ExternalUnavailable
 
 
@@ -43,6 +44,7 @@ class ClientCredentials:
                     # An explicit authority (national cloud, a test double) needs no discovery
                     # call to login.microsoftonline.com.
                     instance_discovery=False,
+                    timeout=DEFAULT_TIMEOUT,  # every HTTP call msal makes, token included
                 )
             return self._app
 

@@ -241,7 +241,7 @@ class LocalHost:
         threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True).start()
         self.server = ThreadingHTTPServer((host, port), _handler_class(self))
         self.server.daemon_threads = True
-        self._spawn(self.server.serve_forever, "http")
+        self._spawn(functools.partial(self.server.serve_forever, poll_interval=0.05), "http")
         for function in self.table.queues:
             for index in range(self.queue_workers):
                 self._spawn(functools.partial(self.drain_queue, function), f"queue-{index}")

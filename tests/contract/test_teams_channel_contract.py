@@ -1,0 +1,274 @@
+"""TeamsChannel at the HTTP edge. The Agents SDK talks to the Bot Connector over aiohttp, so the
+connector double runs as a real HTTP server on 127.0.0.1 (``LoopbackServer``): nothing in aiohttp
+or the SDK is patched, and the timeouts, headers and bodies are the ones that go on the wire.
+The bot's token comes through msal (requests), served by requests-mock. Every connector request
+is checked against the pinned Bot Framework Connector spec (botframework-channel.v3.1.json):
+the path and method exist, and the body fits its definition with no property the spec lacks.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+
+from intake import bootstrap, workflow
+from intake.adapters import retry
+from intake.adapters.teams_channel import TeamsChannel, doctor_checks
+from intake.config import Settings
+from intake.doctor import run_checks
+from intake.errors import ExternalRejected, ExternalUnavailable
+from intake.models import Thread
+from tests.conftest import SAMPLE
+from tests.contract.doubles_graph_teams import (
+    Call,
+    ConnectorDouble,
+    LoopbackServer,
+    TokenDouble,
+    mount,
+)
+from tests.contract.test_card_schema import card_errors
+from tests.specs import load_spec
+
+pytestmark = pytest.mark.contract
+
+LOGIN = "https://login.test"
+TENANT = "33333333-3333-3333-3333-333333333333"
+APP = "44444444-4444-4444-4444-444444444444"
+SECRET = "bot-secret-value"
+CHANNEL = "19:support0123456789@thread.tacv2"
+SPEC = "botframework/botframework-channel.v3.1.json"
+
+
+def strict(definitions: dict[str, Any]) -> dict[str, Any]:
+    """The spec's definitions with ``additionalProperties: false`` wherever properties are
+    listed, so a misspelt or invented field fails; free-form objects (channelData, an
+    attachment's content) stay free-form, as the spec has them."""
+    definitions = copy.deepcopy(definitions)
+    for definition in definitions.values():
+        if "properties" in definition:
+            definition.setdefault("additionalProperties", False)
+    return definitions
+
+
+def assert_connector_allows(call: Call, prefix: str) -> None:
+    spec = load_spec(SPEC)
+    path = call.path.removeprefix(prefix)
+    for template, operations in spec["paths"].items():
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
+        if not re.fullmatch(pattern, path):
+            continue
+        operation = operations.get(call.method.lower())
+        assert operation is not None, f"the spec has no {call.method} {template}"
+        content_type = call.headers.get("Content-Type", "").split(";")[0]
+        body = [p for p in operation.get("parameters", []) if p["in"] == "body"]
+        if body:
+            assert content_type in operation["consumes"], content_type
+            schema = {**body[0]["schema"], "definitions": strict(spec["definitions"])}
+            jsonschema.Draft4Validator(schema).validate(call.body)
+        else:
+            assert call.body is None
+        assert call.bearer, "every connector call carries the bot's bearer token"
+        return
+    pytest.fail(f"the Connector spec has no path {path}")
+
+
+@pytest.fixture(autouse=True)
+def _no_sleeping() -> Any:
+    retry.set_testing(True)
+    yield
+    retry.set_testing(False)
+
+
+@pytest.fixture
+def doubles(requests_mock: Any) -> Any:
+    tokens = TokenDouble(LOGIN)
+    tokens.register(TENANT, APP, SECRET)
+    mount(requests_mock, tokens, LOGIN)
+    connector = ConnectorDouble(tokens, "/teams/")
+    with LoopbackServer.running(connector) as server:
+        yield tokens, connector, server
+    assert tokens.unexpected == [] and connector.unexpected == []
+    for call in connector.calls:
+        assert_connector_allows(call, "/teams")
+    for call in tokens.calls:
+        assert call.method == "GET" or call.body["scope"] == "https://api.botframework.com/.default"
+
+
+@pytest.fixture
+def bot_settings(tmp_path: Any, doubles: Any) -> Settings:
+    _, _, server = doubles
+    return Settings(
+        data_dir=tmp_path / "data",
+        login_authority=LOGIN,
+        bot_app_id=APP,
+        bot_app_secret=SECRET,
+        bot_tenant_id=TENANT,
+        teams_channel_id=CHANNEL,
+        teams_service_url=f"{server.url}/teams/",
+    )
+
+
+CARD = {
+    "type": "AdaptiveCard",
+    "version": "1.5",
+    "body": [{"type": "TextBlock", "text": "Urgent: ticket #42", "wrap": True}],
+}
+
+
+def test_a_full_intake_run_posts_the_triage_card_as_a_new_channel_thread(bot_settings, doubles):
+    _, connector, _ = doubles
+    services = bootstrap.build(bot_settings)
+    assert isinstance(services.channel, TeamsChannel)
+    receipt = workflow.submit_request(json.dumps(SAMPLE).encode(), "application/json", services)
+    record = workflow.run_steps(receipt.request_id, services)
+    assert record.status.value == "done", record.last_error
+
+    (conversation_id,) = connector.threads
+    result = record.steps["post_triage_card"]
+    assert result == {
+        "conversation_id": conversation_id,
+        "activity_id": connector.threads[conversation_id]["activity_id"],
+    }
+    card = connector.card(conversation_id)
+    # The card as it reached the connector, not as we built it.
+    assert card["version"] == "1.5" and card_errors(card) == []
+    assert card["body"][0]["text"].startswith("Urgent: can someone please have a look")
+
+    thread = Thread(result["conversation_id"], result["activity_id"])
+    services.channel.update_card(thread, {**card, "body": card["body"][:1]})
+    assert connector.threads[conversation_id]["updates"] == 1
+    assert connector.card(conversation_id)["body"] == card["body"][:1]
+
+
+def test_a_new_thread_is_created_in_the_configured_channel_of_the_tenant(bot_settings, doubles):
+    _, connector, server = doubles
+    thread = TeamsChannel(bot_settings).post_card(CARD, key="intake-r1-post_triage_card")
+    (post,) = [c for c in connector.calls if c.method == "POST"]
+    assert post.url == f"{server.url}/teams/v3/conversations"
+    assert post.body["isGroup"] is True
+    assert post.body["bot"] == {"id": f"28:{APP}"}
+    assert post.body["tenantId"] == TENANT
+    assert post.body["channelData"] == {"channel": {"id": CHANNEL}, "tenant": {"id": TENANT}}
+    assert post.body["activity"]["type"] == "message"
+    assert post.body["activity"]["attachments"] == [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "content": CARD}
+    ]
+    assert thread.conversation_id == f"{CHANNEL};messageid={thread.activity_id}"
+
+
+def test_an_update_replaces_the_card_of_that_message(bot_settings, doubles):
+    _, connector, server = doubles
+    channel = TeamsChannel(bot_settings)
+    thread = channel.post_card(CARD, key="k")
+    new_card = {**CARD, "body": [{"type": "TextBlock", "text": "Votes: 1"}]}
+    channel.update_card(thread, new_card)
+    (put,) = [c for c in connector.calls if c.method == "PUT"]
+    assert put.path == (
+        f"/teams/v3/conversations/{thread.conversation_id}/activities/{thread.activity_id}"
+    )
+    assert put.body["id"] == thread.activity_id
+    assert "replyToId" not in put.body
+    assert connector.card(thread.conversation_id) == new_card
+
+
+def test_throttling_is_retried_after_the_time_the_connector_asks_for(
+    bot_settings, doubles, monkeypatch
+):
+    _, connector, _ = doubles
+    waits: list[float] = []
+    monkeypatch.setattr(retry, "sleep", waits.append)
+    connector.fail("POST", "/v3/conversations", 429, times=1, headers={"Retry-After": "3"})
+    TeamsChannel(bot_settings).post_card(CARD, key="k")
+    assert waits == [3.0]
+    assert len(connector.threads) == 1
+
+
+def test_an_unavailable_connector_is_retried_a_bounded_number_of_times(bot_settings, doubles):
+    _, connector, _ = doubles
+    channel = TeamsChannel(bot_settings)
+    thread = channel.post_card(CARD, key="k")
+    connector.fail("PUT", "/activities/", 503, times=99)
+    with pytest.raises(ExternalUnavailable) as caught:
+        channel.update_card(thread, CARD)
+    assert caught.value.remote_status == 503
+    assert [c.method for c in connector.calls].count("PUT") == retry.MAX_ATTEMPTS
+
+
+def test_a_refusal_is_rejected_with_status_and_reason_but_never_the_token(bot_settings, doubles):
+    tokens, connector, _ = doubles
+    connector.fail(
+        "POST",
+        "/v3/conversations",
+        403,
+        body={"error": {"code": "BotNotInConversationRoster", "message": "not installed"}},
+    )
+    with pytest.raises(ExternalRejected) as caught:
+        TeamsChannel(bot_settings).post_card(CARD, key="k")
+    message = str(caught.value)
+    assert caught.value.remote_status == 403 and "403" in message
+    assert tokens.issued and not any(token in message for token in tokens.issued)
+    assert SECRET not in message
+    assert connector.threads == {}
+
+
+def test_updating_a_message_the_connector_does_not_know_is_rejected(bot_settings, doubles):
+    with pytest.raises(ExternalRejected) as caught:
+        TeamsChannel(bot_settings).update_card(Thread(f"{CHANNEL};messageid=1", "1"), CARD)
+    assert caught.value.remote_status == 404
+    assert "ActivityNotFoundInConversation" in str(caught.value)
+
+
+def test_an_unreachable_connector_is_unavailable(bot_settings, doubles):
+    closed = bot_settings.model_copy(update={"teams_service_url": "http://127.0.0.1:9/teams/"})
+    with pytest.raises(ExternalUnavailable):
+        TeamsChannel(closed).post_card(CARD, key="k")
+
+
+def test_the_sync_channel_refuses_to_block_an_event_loop(bot_settings, doubles):
+    import asyncio
+
+    async def from_a_loop() -> None:
+        TeamsChannel(bot_settings).post_card(CARD, key="k")
+
+    with pytest.raises(RuntimeError, match="not an event loop"):
+        asyncio.run(from_a_loop())
+
+
+def test_doctor_reports_the_bot_token(bot_settings, doubles):
+    (result,) = run_checks(doctor_checks(bot_settings))
+    assert result.ok, result.line()
+    assert APP in result.detail
+
+
+def test_doctor_shows_a_refused_bot_token_without_the_secret(bot_settings, doubles):
+    from pydantic import SecretStr
+
+    wrong = bot_settings.model_copy(update={"bot_app_secret": SecretStr("wrong-secret")})
+    (result,) = run_checks(doctor_checks(wrong))
+    assert not result.ok and "invalid_client" in result.detail
+    assert "wrong-secret" not in result.line()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/teams/v3/conversations", {"isgroup": True}),  # a property the spec lacks
+        ("POST", "/teams/v3/conversations", {"isGroup": "yes"}),  # the wrong type
+        ("PATCH", "/teams/v3/conversations/c/activities/a", {"type": "message"}),  # no such op
+        ("POST", "/teams/v3/threads", {}),  # no such path
+    ],
+)
+def test_the_spec_check_refuses_what_the_connector_spec_does_not_allow(method, path, body):
+    call = Call(
+        method,
+        f"http://127.0.0.1{path}",
+        {"Content-Type": "application/json", "Authorization": "Bearer t"},
+        body,
+    )
+    with pytest.raises((AssertionError, jsonschema.ValidationError, pytest.fail.Exception)):
+        assert_connector_allows(call, "/teams")

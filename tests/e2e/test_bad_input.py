@@ -1,0 +1,95 @@
+"""Bad input over HTTP: a 4xx problem+json that names the problem, and nothing created."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import SAMPLE, sample_submission
+from tests.problem_shape import assert_problem
+
+pytestmark = pytest.mark.e2e
+
+
+def envelope(**changes):
+    body = json.loads(json.dumps(SAMPLE))
+    body.update(changes)
+    return body
+
+
+def without(key):
+    body = json.loads(json.dumps(SAMPLE))
+    del body[key]
+    return body
+
+
+BAD_INPUTS = [
+    ("empty body", b"", "application/json", 400, None),
+    ("not json", b"hello", "application/json", 400, None),
+    ("truncated json", b'{"formId": "x"', "application/json", 400, None),
+    ("invalid utf-8", b'{"formId": "\xff\xfe"}', "application/json", 400, None),
+    ("absurdly deep json", b"[" * 50_000 + b"]" * 50_000, "application/json", 400, None),
+    ("json array", b"[]", "application/json", 422, "(body)"),
+    ("json string", b'"hi"', "application/json", 422, "(body)"),
+    ("wrong content type", json.dumps(SAMPLE).encode(), "text/plain", 415, None),
+    ("form encoded", b"formId=x", "application/x-www-form-urlencoded", 415, None),
+    (
+        "1 MB body",
+        json.dumps(sample_submission(description="x" * 1_000_000)).encode(),
+        "application/json",
+        413,
+        None,
+    ),
+    ("missing formId", without("formId"), None, 422, "formId"),
+    ("missing responseId", without("responseId"), None, 422, "responseId"),
+    ("missing response", without("response"), None, 422, "response"),
+    ("formId not a string", envelope(formId=12), None, 422, "formId"),
+    ("formId with a slash", envelope(formId="../etc"), None, 422, "formId"),
+    ("response not an object", envelope(response="text"), None, 422, "response"),
+    ("answer is an object", sample_submission(title={"a": 1}), None, 422, "response."),
+    ("unknown envelope field", envelope(extra=True), None, 422, "extra"),
+    ("unknown form", envelope(formId="other-form"), None, 422, "formId"),
+    ("missing title", sample_submission(title=""), None, 422, "(title)"),
+    ("missing client email", sample_submission(client_email=None), None, 422, "(client_email)"),
+    (
+        "invalid client email",
+        sample_submission(client_email="jordan@@fabrikam"),
+        None,
+        422,
+        "(client_email)",
+    ),
+    ("title over 255 characters", sample_submission(title="t" * 256), None, 422, "(title)"),
+    (
+        "1 MB string in a field that fits the body limit",
+        sample_submission(description="d" * 200_000),
+        None,
+        422,
+        "(description)",
+    ),
+    ("title with a newline", sample_submission(title="a\nb"), None, 422, "(title)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "content_type", "status", "field"),
+    BAD_INPUTS,
+    ids=[case[0] for case in BAD_INPUTS],
+)
+def test_bad_input_is_refused_with_a_problem_and_creates_nothing(
+    local_host, case, body, content_type, status, field
+):
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+    answer = local_host.submit(body, content_type=content_type or "application/json")
+    problem = assert_problem(answer, status)
+    if field:
+        assert any(field in error["field"] for error in problem.get("errors", [])), problem
+    assert local_host.get("/dev/api/requests") == []
+    assert local_host.get("/dev/api/queue")["queue"] == []
+
+
+def test_unknown_routes_and_methods_get_problems_too(local_host):
+    assert_problem(local_host.http.get(f"{local_host.base_url}/api/nothing-here"), 404)
+    assert_problem(local_host.http.get(f"{local_host.base_url}/api/intake"), 405)
+    assert_problem(local_host.http.get(f"{local_host.base_url}/api/requests/unknown-id"), 404)

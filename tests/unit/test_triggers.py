@@ -1,0 +1,84 @@
+"""The triggers are thin: parse, call the workflow, map errors (called as the host calls them)."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+import pytest
+from azure.functions.queue import QueueMessage
+
+from intake import bootstrap
+from intake.errors import ExternalUnavailable
+from tests.conftest import SAMPLE
+from tests.problem_shape import assert_problem
+
+
+class Answer:
+    """An HttpResponse seen like a requests.Response, for the shared problem check."""
+
+    def __init__(self, response: func.HttpResponse) -> None:
+        self.status_code = response.status_code
+        self.headers = {"Content-Type": response.mimetype}
+        self.text = response.get_body().decode()
+
+    def json(self):
+        return json.loads(self.text)
+
+
+@pytest.fixture
+def functions(world):
+    from function_app import app
+
+    bootstrap.override(world.services)
+    yield {f.get_function_name(): f.get_user_function() for f in _functions(app)}
+    bootstrap.override(None)
+
+
+def _functions(app):
+    from intake.dev.host import _functions_of
+
+    return _functions_of(app)
+
+
+def post(body: bytes, content_type="application/json") -> func.HttpRequest:
+    return func.HttpRequest(
+        "POST", "http://localhost/api/intake", body=body, headers={"Content-Type": content_type}
+    )
+
+
+def test_intake_answers_202_with_the_status_url(functions, world):
+    response = functions["intake"](post(json.dumps(SAMPLE).encode()))
+    assert response.status_code == 202
+    body = json.loads(response.get_body())
+    assert response.headers["Location"] == body["statusUrl"]
+    assert body["requestId"] in world.store.records
+
+
+def test_intake_maps_bad_input_to_a_problem(functions):
+    assert_problem(Answer(functions["intake"](post(b"{", "application/json"))), 400)
+
+
+def test_an_unexpected_error_is_a_500_problem_without_details(functions, world):
+    world.faults.add("add_request", RuntimeError("disk on fire at /secret/path"))
+    answer = Answer(functions["intake"](post(json.dumps(SAMPLE).encode())))
+    body = assert_problem(answer, 500)
+    assert "secret" not in answer.text and "disk" not in body["detail"]
+
+
+def test_the_queue_trigger_runs_the_steps_and_lets_transient_errors_reach_the_host(
+    functions, world
+):
+    receipt = json.loads(functions["intake"](post(json.dumps(SAMPLE).encode())).get_body())
+    message = QueueMessage(body=json.dumps(world.queue.messages[0]).encode(), dequeue_count=1)
+    world.faults.add("create", ExternalUnavailable("DevOps is down"))
+    with pytest.raises(ExternalUnavailable):
+        functions["run_steps"](message)
+    functions["run_steps"](message)
+    assert world.store.get_request(receipt["requestId"]).status == "done"
+
+
+def test_an_unreadable_queue_message_fails_so_it_ends_in_the_poison_queue(functions, world):
+    with pytest.raises(ValueError):
+        functions["run_steps"](QueueMessage(body=b"not json", dequeue_count=1))
+    assert world.work_items.items == {}
