@@ -30,6 +30,7 @@ from intake.models import (
 from intake.ports import Services
 from intake.submission import parse_body, to_request
 from intake.triage_card import build_triage_card
+from intake.triage_rules import scrum_master_teams_ids
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,7 @@ def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
+    card["refresh"]["userIds"] = scrum_master_teams_ids(services.settings)
     thread = services.channel.post_card(card, key=_key(record, Step.POST_TRIAGE_CARD))
     telemetry.note(work_item_id=work_item_id, card_activity_id=thread.activity_id)
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
