@@ -36,6 +36,9 @@ param formsKeySeed string = newGuid()
 // --- the work item (INTAKE_*, see intake/config.py) ----------------------------------------
 param workItemType string = 'Issue'
 param areaPath string = ''
+
+@description('Area path of the PBIs, Bugs and Features a decision creates (empty: the request\'s area).')
+param devAreaPath string = ''
 param iterationPath string = ''
 param stateNew string = 'New'
 param statePlanning string = 'In Planning'
@@ -196,6 +199,7 @@ var intakeSettings = {
   INTAKE_MAX_BODY_BYTES: string(maxBodyBytes)
   INTAKE_WORK_ITEM_TYPE: workItemType
   INTAKE_AREA_PATH: areaPath
+  INTAKE_DEV_AREA_PATH: devAreaPath
   INTAKE_ITERATION_PATH: iterationPath
   INTAKE_STATE_NEW: stateNew
   INTAKE_STATE_PLANNING: statePlanning
