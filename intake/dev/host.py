@@ -240,7 +240,7 @@ class LocalHost:
         for timer in self.table.timers:
             if timer.schedule.matches(now):
                 try:
-                    self.call(timer.handler, TimerRequest())  # type: ignore[no-untyped-call]
+                    self.call(timer.handler, TimerRequest())
                 except Exception:
                     log.exception("timer %s failed", timer.name)
 
