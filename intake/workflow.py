@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from intake import emails
 from intake.description import describe_request
-from intake.errors import ExternalError, IntakeError
+from intake.errors import ExternalError, ExternalUnavailable, IntakeError
 from intake.models import (
     Comment,
     Email,
@@ -33,6 +34,8 @@ from intake.triage_card import build_triage_card
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
+# How long a sent email may take to show in Sent Items, where a replay looks for it.
+SENT_ITEMS_SETTLE_SECONDS = 120.0
 RUN_STEPS = "run_steps"
 
 
@@ -151,7 +154,7 @@ def email_client(record: RequestRecord, services: Services) -> dict[str, Any]:
     email = emails.client_confirmation(
         record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
     )
-    return {"message_id": _send_once(email, services)}
+    return {"message_id": _send_once(record, email, services)}
 
 
 def email_coordinator(record: RequestRecord, services: Services) -> dict[str, Any]:
@@ -163,7 +166,7 @@ def email_coordinator(record: RequestRecord, services: Services) -> dict[str, An
         services.settings.coordinator_email,
         _key(record, Step.EMAIL_COORDINATOR),
     )
-    return {"message_id": _send_once(email, services)}
+    return {"message_id": _send_once(record, email, services)}
 
 
 def move_to_planning(record: RequestRecord, services: Services) -> dict[str, Any]:
@@ -185,7 +188,7 @@ def tell_client_planning(record: RequestRecord, services: Services) -> dict[str,
     email = emails.client_planning(
         request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
     )
-    return {"via": "email", "message_id": _send_once(email, services)}
+    return {"via": "email", "message_id": _send_once(record, email, services)}
 
 
 def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any]:
@@ -193,7 +196,12 @@ def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
-    thread = services.channel.post_card(card, key=_key(record, Step.POST_TRIAGE_CARD))
+    key = _key(record, Step.POST_TRIAGE_CARD)
+    if not _record_intent(record, key, services).first:
+        # Teams cannot be asked whether an earlier attempt posted (no idempotency key, no
+        # lookup): post again, and say so. docs/reliability.md measures this window.
+        log.warning("request %s: an earlier attempt may have posted the card", record.request.id)
+    thread = services.channel.post_card(card, key=key)
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
 
 
@@ -283,10 +291,44 @@ def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None
     return by_name.get(severity.strip().lower())
 
 
-def _send_once(email: Email, services: Services) -> str:
-    """Send unless a message with the same key already went (a crash after sending)."""
+@dataclass(frozen=True)
+class Intent:
+    """The first recorded attempt at an effect: ``first`` is True for that attempt itself."""
+
+    first: bool
+    age_seconds: float
+
+
+def _record_intent(record: RequestRecord, key: str, services: Services) -> Intent:
+    """Record, before an effect whose remote has no idempotency key, that we are about to try.
+
+    A store that cannot record stops the effect (retries during a store outage cannot pile up
+    emails or cards we would not remember), and a replay learns an earlier attempt may have
+    done it.
+    """
+    now = services.clock()
+    mine = {"attempt": uuid.uuid4().hex, "at": now.isoformat()}
+    stored = services.store.claim(record.request.id, f"intent:{key}", mine)
+    age = (now - datetime.fromisoformat(str(stored["at"]))).total_seconds()
+    return Intent(first=stored.get("attempt") == mine["attempt"], age_seconds=age)
+
+
+def _send_once(record: RequestRecord, email: Email, services: Services) -> str:
+    """Send unless the email already went (it carries its key, so Sent Items can tell).
+
+    When an earlier attempt may have sent it, wait until the sent copy had time to show in
+    Sent Items before sending again: until then a miss proves nothing.
+    """
+    intent = _record_intent(record, email.key, services)
     already = services.mailer.find_sent(email.key)
-    return already if already is not None else services.mailer.send(email)
+    if already is not None:
+        return already
+    if not intent.first and intent.age_seconds < SENT_ITEMS_SETTLE_SECONDS:
+        raise ExternalUnavailable(
+            f"An earlier attempt may have sent {email.key}; waiting for Sent Items to show it.",
+            system="mail",
+        )
+    return services.mailer.send(email)
 
 
 def _work_item_id(record: RequestRecord) -> int:
