@@ -9,10 +9,12 @@ from typing import Any
 PROBLEM_JSON = "application/problem+json"
 
 
-def assert_problem(status: int, headers: Mapping[str, str], body: bytes | str) -> dict[str, Any]:
+def assert_problem(status: int, headers: Mapping[str, Any], body: bytes | str) -> dict[str, Any]:
     """A 4xx/5xx answer is a problem+json with type, title, status (the HTTP one) and detail;
     ``errors``, when present, names each bad field. Returns the parsed problem."""
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if isinstance(content_type, list):  # some clients give every header as a list
+        content_type = content_type[0] if content_type else ""
     assert content_type.split(";")[0].strip() == PROBLEM_JSON, content_type
     problem = json.loads(body)
     assert isinstance(problem, dict), problem
