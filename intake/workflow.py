@@ -17,7 +17,7 @@ from typing import Any
 
 from intake import emails
 from intake.description import describe_request
-from intake.errors import ExternalError, ExternalUnavailable, IntakeError
+from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, IntakeError
 from intake.models import (
     Comment,
     Email,
@@ -197,11 +197,16 @@ def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
     key = _key(record, Step.POST_TRIAGE_CARD)
-    if not _record_intent(record, key, services).first:
+    attempt = _record_attempt(record, key, services)
+    if attempt.earlier_unknown:
         # Teams cannot be asked whether an earlier attempt posted (no idempotency key, no
         # lookup): post again, and say so. docs/reliability.md measures this window.
         log.warning("request %s: an earlier attempt may have posted the card", record.request.id)
-    thread = services.channel.post_card(card, key=key)
+    try:
+        thread = services.channel.post_card(card, key=key)
+    except ExternalError as exc:
+        attempt.failed(exc, record.request.id, services)
+        raise
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
 
 
@@ -292,25 +297,57 @@ def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None
 
 
 @dataclass(frozen=True)
-class Intent:
-    """The first recorded attempt at an effect: ``first`` is True for that attempt itself."""
+class Attempt:
+    """One recorded attempt at an effect whose remote has no idempotency key."""
 
-    first: bool
-    age_seconds: float
+    number: int
+    key: str
+    earlier_unknown: bool  # an earlier attempt may have done the effect
+    earlier_age: float  # seconds since the latest such attempt started
+
+    def did_nothing(self, request_id: str, services: Services) -> None:
+        """Record that this attempt certainly had no effect."""
+        services.store.claim(request_id, f"unsent:{self.number}:{self.key}", {"unsent": True})
+
+    def failed(self, exc: ExternalError, request_id: str, services: Services) -> None:
+        """Record a failure that proves nothing happened: the remote answered with an error
+        status. A timeout proves nothing (the call may have gone through)."""
+        if exc.remote_status is not None:
+            self.did_nothing(request_id, services)
 
 
-def _record_intent(record: RequestRecord, key: str, services: Services) -> Intent:
-    """Record, before an effect whose remote has no idempotency key, that we are about to try.
+MAX_ATTEMPTS_RECORDED = 50
 
-    A store that cannot record stops the effect (retries during a store outage cannot pile up
-    emails or cards we would not remember), and a replay learns an earlier attempt may have
-    done it.
+
+def _record_attempt(record: RequestRecord, key: str, services: Services) -> Attempt:
+    """Record, right before an effect whose remote has no idempotency key, that we try it.
+
+    Attempts are numbered write-once records (``Store.claim``; the request's lease means one
+    attempt at a time). A store that cannot record stops the effect, so retries during a store
+    outage cannot pile up emails or cards we would not remember; and an attempt learns whether
+    an earlier one may have done the effect (it recorded no certain failure).
     """
+    store, request_id = services.store, record.request.id
     now = services.clock()
     mine = {"attempt": uuid.uuid4().hex, "at": now.isoformat()}
-    stored = services.store.claim(record.request.id, f"intent:{key}", mine)
-    age = (now - datetime.fromisoformat(str(stored["at"]))).total_seconds()
-    return Intent(first=stored.get("attempt") == mine["attempt"], age_seconds=age)
+    earlier: list[dict[str, Any]] = []
+    for number in range(1, MAX_ATTEMPTS_RECORDED + 1):
+        stored = store.claim(request_id, f"intent:{number}:{key}", mine)
+        if stored.get("attempt") == mine["attempt"]:
+            break
+        earlier.append(stored)
+    else:
+        raise ExternalRejected(f"{key} was attempted {MAX_ATTEMPTS_RECORDED} times; see why.")
+    unknown_since: str | None = None
+    for index, attempt in enumerate(earlier, start=1):
+        # An earlier attempt is over (we hold the lease): no outcome recorded means unknown.
+        outcome = store.claim(request_id, f"unsent:{index}:{key}", {"unsent": False})
+        if not outcome.get("unsent"):
+            unknown_since = str(attempt["at"])
+    if unknown_since is None:
+        return Attempt(number, key, earlier_unknown=False, earlier_age=0.0)
+    age = (now - datetime.fromisoformat(unknown_since)).total_seconds()
+    return Attempt(number, key, earlier_unknown=True, earlier_age=age)
 
 
 def _send_once(record: RequestRecord, email: Email, services: Services) -> str:
@@ -319,16 +356,22 @@ def _send_once(record: RequestRecord, email: Email, services: Services) -> str:
     When an earlier attempt may have sent it, wait until the sent copy had time to show in
     Sent Items before sending again: until then a miss proves nothing.
     """
-    intent = _record_intent(record, email.key, services)
     already = services.mailer.find_sent(email.key)
     if already is not None:
         return already
-    if not intent.first and intent.age_seconds < SENT_ITEMS_SETTLE_SECONDS:
+    request_id = record.request.id
+    attempt = _record_attempt(record, email.key, services)
+    if attempt.earlier_unknown and attempt.earlier_age < SENT_ITEMS_SETTLE_SECONDS:
+        attempt.did_nothing(request_id, services)
         raise ExternalUnavailable(
             f"An earlier attempt may have sent {email.key}; waiting for Sent Items to show it.",
             system="mail",
         )
-    return services.mailer.send(email)
+    try:
+        return services.mailer.send(email)
+    except ExternalError as exc:
+        attempt.failed(exc, request_id, services)
+        raise
 
 
 def _work_item_id(record: RequestRecord) -> int:

@@ -101,3 +101,13 @@ def test_a_crash_holding_the_lease_is_resumed_by_the_timer_once_the_lease_expire
     )
     assert outcome.resolved_by == "timer"
     assert outcome.status == "done" and outcome.duplicates == 0
+
+
+def test_a_single_error_answer_is_healed_by_the_queue_retries_alone(settings):
+    """A 5xx or 429 proves the call did nothing: the next delivery goes on at once, with no
+    wait for the timer or a person. Only a lost enqueue at submit waits for the timer."""
+    for flow, scenario in scenarios(FLOWS, settings):
+        if scenario.kind in ("5xx", "429") and not scenario.outage:
+            outcome = run_scenario(flow, scenario, settings)
+            expected = "timer" if scenario.operation == "queue_send" else "retries"
+            assert outcome.resolved_by == expected, scenario.name

@@ -134,6 +134,10 @@ def test_deep_and_large_bodies_get_a_problem(intake_function, depth, size):
     CASES["hypothesis deep/large"] += 1
     post(intake_function, b"[" * depth + b"]" * depth, "application/json")
     post(intake_function, b'{"formId": "' + b"a" * size + b'"}', "application/json")
+    limit = intake_function[0].settings.max_body_bytes
+    post(
+        intake_function, b'{"formId": "' + b"a" * (limit + size % 1000) + b'"}', "application/json"
+    )
 
 
 def test_the_structured_fuzzer_reaches_both_acceptance_and_every_refusal():
