@@ -6,6 +6,7 @@ Local mode only: served by the local host, never registered on the Functions app
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,18 @@ _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
 )
 Response = tuple[int, dict[str, str], bytes]
+
+
+def when(timestamp: str) -> str:
+    """An ISO timestamp as people read it: ``2026-11-25 22:21 UTC``."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except (TypeError, ValueError):
+        return str(timestamp)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_templates.filters["when"] = when
 LOCAL_TENANT_ID = "local-tenant"
 
 
