@@ -6,8 +6,8 @@ Local mode only: served by the local host, never registered on the Functions app
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 import mimetypes
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
