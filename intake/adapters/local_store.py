@@ -167,9 +167,7 @@ class SqliteStore:
     def begin_card_update(self, request_id: str, owner: str, seconds: float) -> tuple[int, bool]:
         now = time.time()
         with self.db.transaction() as tx:
-            tx.execute(
-                "INSERT OR IGNORE INTO card_versions (request_id) VALUES (?)", (request_id,)
-            )
+            tx.execute("INSERT OR IGNORE INTO card_versions (request_id) VALUES (?)", (request_id,))
             row = tx.execute(
                 "SELECT wanted, turn_owner, turn_until FROM card_versions WHERE request_id = ?",
                 (request_id,),

@@ -63,9 +63,10 @@ def test_a_member_of_the_scrum_masters_group_sees_and_takes_the_decision(
     run_queue(group_world)
     types = [item["draft"].type for item in group_world.work_items.items.values()]
     assert types.count("Product Backlog Item") == 1
-    assert any("Decided: Proceed: create a PBI, by Riley Lead" in t for t in texts(card) + texts(
-        channel_card(group_world)
-    ))
+    assert any(
+        "Decided: Proceed: create a PBI, by Riley Lead" in t
+        for t in texts(card) + texts(channel_card(group_world))
+    )
 
 
 def test_someone_outside_the_group_and_the_settings_is_refused(group_world, group_request):
