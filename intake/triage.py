@@ -14,6 +14,7 @@ import html
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from intake import emails
@@ -35,7 +36,6 @@ from intake.ports import Services
 from intake.triage_rules import (
     DECISION_LABELS,
     PLAN_KINDS,
-    STEPS_OF,
     Clicker,
     InvalidDecision,
     TriageState,
@@ -45,6 +45,7 @@ from intake.triage_rules import (
     vote_comment,
 )
 from intake.triage_views import triage_view
+from intake.workflow import next_steps
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +56,66 @@ RELATED = "System.LinkTypes.Related"
 CHILD = "System.LinkTypes.Hierarchy-Forward"
 PROCEED_WORDS = "This dev support issue will proceed"
 NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
+ROLE_NOT_CHECKED = (
+    "Your scrum master role could not be checked just now. Your click changed nothing; "
+    "try again in a moment."
+)
+CARD_TURN_SECONDS = 30.0  # how long one publisher may hold the card's update turn
+MAX_PUBLISH_ROUNDS = 3  # republishing rounds while updates keep being asked for
 
 
 def state_of(request_id: str, services: Services) -> TriageState:
-    return TriageState(services.store.get_request(request_id), services.store.votes(request_id))
+    store = services.store
+    return TriageState(
+        store.get_request(request_id), store.votes(request_id), tuple(store.scrum_masters())
+    )
 
 
 def view(
     request_id: str, clicker: Clicker, services: Services, *, notice: str = ""
 ) -> dict[str, Any]:
     """The card as the clicker should see it (the scrum master's view for scrum masters)."""
-    return triage_view(
-        state_of(request_id, services),
-        services.settings,
-        scrum_master=is_scrum_master(clicker, services.settings),
-        notice=notice,
-    )
+    state = state_of(request_id, services)
+    scrum_master, state = _role(clicker, state, services)
+    return triage_view(state, services.settings, scrum_master=bool(scrum_master), notice=notice)
+
+
+def is_scrum_master_now(clicker: Clicker, services: Services) -> bool:
+    """True when the clicker is a scrum master: their Entra object id or email is configured,
+    or they are in the scrum masters' Entra group (``settings.scrum_master_group_id``, asked
+    of the ``Directory``, which caches). Raises ``ExternalError`` when the group cannot be
+    asked."""
+    settings = services.settings
+    if is_scrum_master(clicker, settings):
+        return True
+    group = settings.scrum_master_group_id
+    if not group or not clicker.aad_object_id or services.directory is None:
+        return False
+    return services.directory.is_member(clicker.aad_object_id, group)
+
+
+def _role(
+    clicker: Clicker, state: TriageState, services: Services
+) -> tuple[bool | None, TriageState]:
+    """Whether the clicker is a scrum master (None: it could not be checked), and the state
+    with their Teams id learnt: a scrum master's ``from.id`` is remembered the first time they
+    click (Teams needs it in ``refresh.userIds`` to show them their view unasked), and
+    forgotten when they click without the role."""
+    try:
+        scrum_master = is_scrum_master_now(clicker, services)
+    except ExternalError as exc:
+        log.warning("scrum master role not checked (%s)", exc.title)
+        return None, state
+    if scrum_master == (clicker.teams_id in state.scrum_master_ids):
+        return scrum_master, state
+    try:
+        services.store.set_scrum_master(clicker.teams_id, clicker.name, known=scrum_master)
+    except ExternalError as exc:
+        log.warning("scrum master's Teams id not recorded (%s)", exc.title)
+        return scrum_master, state
+    others = tuple(i for i in state.scrum_master_ids if i != clicker.teams_id)
+    learnt = (*others, clicker.teams_id) if scrum_master else others
+    return scrum_master, replace(state, scrum_master_ids=learnt)
 
 
 def record_vote(
@@ -79,8 +124,14 @@ def record_vote(
     """Record the clicker's vote (replacing theirs), copy it to the work item's discussion
     (queued), and update the card for everyone."""
     state = state_of(request_id, services)
+    scrum_master, state = _role(clicker, state, services)
     if state.decision is not None:
-        return view(request_id, clicker, services, notice="Voting is closed: this is decided.")
+        return triage_view(
+            state,
+            services.settings,
+            scrum_master=bool(scrum_master),
+            notice="Voting is closed: this is decided.",
+        )
     vote = Vote(voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice)
     previous = services.store.set_vote(request_id, vote)
     state = state_of(request_id, services)
@@ -97,9 +148,7 @@ def record_vote(
             },
         )
         publish(state, services)
-    return triage_view(
-        state, services.settings, scrum_master=is_scrum_master(clicker, services.settings)
-    )
+    return triage_view(state, services.settings, scrum_master=bool(scrum_master))
 
 
 def decide(
@@ -113,10 +162,12 @@ def decide(
 
     The role is checked here on every click: hiding the buttons is not security.
     """
-    if not is_scrum_master(clicker, services.settings):
-        log.warning("request %s: %s refused, not a scrum master", request_id, kind.value)
-        return view(request_id, clicker, services, notice=NOT_SCRUM_MASTER)
     state = state_of(request_id, services)
+    scrum_master, state = _role(clicker, state, services)
+    if not scrum_master:
+        log.warning("request %s: %s refused, not a scrum master", request_id, kind.value)
+        notice = NOT_SCRUM_MASTER if scrum_master is False else ROLE_NOT_CHECKED
+        return triage_view(state, services.settings, notice=notice)
     claim_name = TriageStep.PLAN if kind in PLAN_KINDS else TriageStep.DECISION
     refusal = _why_not(state, kind)
     if refusal:
@@ -157,15 +208,40 @@ def _why_not(state: TriageState, kind: DecisionKind) -> str:
 
 
 def publish(state: TriageState, services: Services) -> None:
-    """Update the channel message for everyone. The clicker's own card comes in the invoke
-    answer, so a failure here is logged, not shown: the next update carries the change."""
+    """Update the channel message for everyone, from the request's current state.
+
+    Teams keeps whichever update reaches it last, so two updates at nearly the same moment
+    could leave an older card showing. Each update therefore asks the store for a new card
+    version, and one publisher at a time (the holder of the card's turn) reads the current
+    state, renders it and sends it; anyone asking meanwhile leaves the sending to the holder,
+    who publishes again when the version moved on while it sent. The clicker's own card comes
+    in the invoke answer, so a failure here is logged, not shown: the next update carries it.
+    """
     thread = _thread(state)
     if thread is None:
         return
+    request_id, store, owner = state.record.request.id, services.store, uuid.uuid4().hex
     try:
-        services.channel.update_card(thread, triage_view(state, services.settings))
+        version, mine = store.begin_card_update(request_id, owner, CARD_TURN_SECONDS)
+        rounds = 0
+        while mine:
+            rounds += 1
+            published = None
+            try:
+                card = triage_view(state_of(request_id, services), services.settings)
+                card["refresh"]["action"]["data"]["cardVersion"] = version
+                services.channel.update_card(thread, card)
+                published = version
+            finally:
+                wanted = store.end_card_update(request_id, owner, published)
+            if wanted <= version:
+                return
+            if rounds >= MAX_PUBLISH_ROUNDS:
+                log.warning("request %s: card updates keep coming; leaving v%s", request_id, wanted)
+                return
+            version, mine = store.begin_card_update(request_id, owner, CARD_TURN_SECONDS)
     except ExternalError as exc:
-        log.warning("request %s: card not updated (%s)", state.record.request.id, exc.title)
+        log.warning("request %s: card not updated (%s)", request_id, exc.title)
 
 
 # --- queued work ---------------------------------------------------------------------------
@@ -193,14 +269,11 @@ def run_decision(request_id: str, services: Services, *, owner: str | None = Non
     try:
         while True:
             state = state_of(request_id, services)
-            pending = [
-                step
-                for decision in (state.decision, state.plan)
-                if decision is not None
-                for step in STEPS_OF[decision.kind]
-                if state.result(step) is None
-            ]
+            pending = state.pending_steps
             if not pending:
+                if state.record.status is RequestStatus.FAILED and not next_steps(state.record):
+                    # A replay finished what had failed: the request is done after all.
+                    store.set_status(request_id, RequestStatus.DONE.value)
                 break
             result = STEP_FUNCTIONS[pending[0]](state, services)
             store.record_step(request_id, pending[0].value, result)

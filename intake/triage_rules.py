@@ -5,12 +5,13 @@ Plain functions over models and settings, no I/O: tested without fakes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from intake.config import Person, Settings
-from intake.models import Decision, DecisionKind, RequestRecord, Vote, VoteChoice
+from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
 
 MAX_REFRESH_USERS = 60  # Teams refreshes a user-specific view for at most 60 user ids
 MAX_TASKS = 20
@@ -79,6 +80,8 @@ class TriageState:
 
     record: RequestRecord
     votes: list[Vote]
+    # Teams ids of the scrum masters learnt from their clicks (the store's list).
+    scrum_master_ids: tuple[str, ...] = ()
 
     def result(self, step: TriageStep) -> dict[str, Any] | None:
         return self.record.steps.get(step.value)
@@ -98,6 +101,24 @@ class TriageState:
         return decision is not None and all(
             self.result(step) is not None for step in STEPS_OF[decision.kind]
         )
+
+    @property
+    def pending_steps(self) -> list[TriageStep]:
+        """The steps of the decision(s) not done yet, in the order ``run_decision`` runs them."""
+        return [
+            step
+            for decision in (self.decision, self.plan)
+            if decision is not None
+            for step in STEPS_OF[decision.kind]
+            if self.result(step) is None
+        ]
+
+    @property
+    def failed_step(self) -> TriageStep | None:
+        """The decision step that failed for good (the request is marked failed, and its
+        steps run in order, so it is the first one not done), if any."""
+        pending = self.pending_steps
+        return pending[0] if pending and self.record.status is RequestStatus.FAILED else None
 
     @property
     def awaits_plan(self) -> bool:
@@ -171,14 +192,15 @@ def is_scrum_master(clicker: Clicker, settings: Settings) -> bool:
     )
 
 
-def scrum_master_teams_ids(settings: Settings) -> list[str]:
-    """The Teams user ids that get the scrum master's view automatically (refresh.userIds)."""
+def scrum_master_teams_ids(settings: Settings, learnt: Sequence[str] = ()) -> list[str]:
+    """The Teams user ids that get the scrum master's view automatically (refresh.userIds):
+    the configured scrum masters', then those ``learnt`` from their clicks; 60 at most."""
     ids = [
         person.teams_id
         for person in settings.people
         if is_scrum_master(Clicker(person.teams_id, person.name, person.aad_object_id), settings)
     ]
-    return list(dict.fromkeys(ids))[:MAX_REFRESH_USERS]
+    return list(dict.fromkeys([*ids, *learnt]))[:MAX_REFRESH_USERS]
 
 
 def task_titles(text: str) -> tuple[str, ...]:

@@ -200,7 +200,9 @@ def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
-    card["refresh"]["userIds"] = scrum_master_teams_ids(services.settings)
+    card["refresh"]["userIds"] = scrum_master_teams_ids(
+        services.settings, services.store.scrum_masters()
+    )
     key = _key(record, Step.POST_TRIAGE_CARD)
     attempt = _record_attempt(record, key, services)
     if attempt.earlier_unknown:
