@@ -12,6 +12,7 @@ from typing import Any
 from intake.config import Person, Settings
 from intake.models import Decision, DecisionKind, RequestRecord, Vote, VoteChoice
 
+RUN_DECISION = "run_decision"  # the queue message kind that runs a decision's steps
 MAX_REFRESH_USERS = 60  # Teams refreshes a user-specific view for at most 60 user ids
 MAX_TASKS = 20
 MAX_TASK_TITLE = 255
