@@ -99,9 +99,11 @@ def drive(groups: tuple[Group, ...]) -> Callable[[HostModel, str], None]:
             click_until_settled(group, first=True)
         host.operate([request_id], clear=world.faults.clear)
         left = tuple(w for g in groups for w in g if not settled(world, request_id, w))
-        if left:  # the outage is over: the scrum master comes back and clicks again
+        if left:  # later (an outage is over, the PBI exists): the scrum master clicks again
+            armed = any(f.times > 0 for fs in world.faults.pending.values() for f in fs)
             world.faults.clear()
-            host.resolved_by = "replay"
+            if armed:  # the operator had to end an outage first
+                host.resolved_by = "replay"
             click_until_settled(left, first=False)
             host.operate([request_id], clear=world.faults.clear)
 
