@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from intake import emails, workflow
+from intake import emails, triage_rules, workflow
 from intake.description import describe_request
 from intake.errors import ExternalError, RequestBusy
 from intake.models import (
@@ -35,7 +35,6 @@ from intake.ports import Services
 from intake.triage_rules import (
     DECISION_LABELS,
     PLAN_KINDS,
-    RUN_DECISION,
     STEPS_OF,
     Clicker,
     InvalidDecision,
@@ -49,7 +48,8 @@ from intake.triage_views import triage_view
 
 log = logging.getLogger(__name__)
 
-COPY_VOTE = "copy_vote"  # queue message kinds (and RUN_DECISION), handled by functions/steps.py
+RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
+COPY_VOTE = "copy_vote"
 LEASE_SECONDS = 300.0
 RELATED = "System.LinkTypes.Related"
 CHILD = "System.LinkTypes.Hierarchy-Forward"

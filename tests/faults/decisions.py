@@ -26,8 +26,8 @@ from intake.errors import ExternalError
 from intake.models import Decision, DecisionKind
 from intake.triage_rules import PLAN_KINDS, Clicker, TriageStep, is_scrum_master, task_titles
 from intake.triage_views import triage_view
-from tests.faults.matrix import Flow, HostModel, WorkerCrash
 from tests.fakes import FakeWorld
+from tests.faults.matrix import Flow, HostModel, WorkerCrash
 
 CLICK_ATTEMPTS = 3  # a person clicks again after an error, a few times, then gives up for now
 

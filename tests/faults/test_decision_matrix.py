@@ -170,7 +170,7 @@ def test_two_scrum_masters_racing_in_threads_under_faults_take_one_decision(
         world.faults.add(fault, ExternalUnavailable("flaky"), times=2)
         start = threading.Barrier(4)
 
-        def click(who, kind, data) -> None:
+        def click(who, kind, data, start=start, request_id=request_id, world=world) -> None:
             start.wait()
             for _ in range(3):  # an error answer: the person clicks again
                 try:

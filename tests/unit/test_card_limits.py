@@ -152,13 +152,14 @@ def test_the_card_inputs_carry_the_limits_the_server_checks():
 
 # Everyone who is not a scrum master, as a click can claim to be: staff by their own ids, a
 # scrum master's name with a staff id, a scrum master's Teams id with a staff object id, no ids.
+STAFF = "00000000-0000-0000-0000-00000000a1e5"
 NOT_SCRUM_MASTERS = [
-    pytest.param(Clicker("29:1-alex-local", "Alex Support", "00000000-0000-0000-0000-00000000a1e5"), id="staff"),
-    pytest.param(Clicker("29:1-sam-local", "Morgan Scrum", "00000000-0000-0000-0000-000000005a55"), id="staff-named-as-scrum-master"),
-    pytest.param(Clicker("29:1-morgan-local-x", "Morgan Scrum", ""), id="forged-name-no-object-id"),
-    pytest.param(Clicker("29:1-casey-local", "Casey Coordinator", "00000000-0000-0000-0000-00000000ca5e"), id="coordinator"),
+    pytest.param(Clicker("29:1-alex-local", "Alex Support", STAFF), id="staff"),
+    pytest.param(Clicker("29:1-sam-local", "Morgan Scrum", STAFF), id="staff-named-as-sm"),
+    pytest.param(Clicker("29:1-casey-local", "Casey", "ca5e"), id="coordinator"),
+    pytest.param(Clicker("29:1-morgan-local-x", "Morgan Scrum", ""), id="forged-name-no-oid"),
     pytest.param(Clicker("29:unknown", "Someone", ""), id="unknown"),
-]  # fmt: skip
+]
 DECISION_DATA = {
     DecisionKind.CREATE_PBI: {"tasks": "Fix"},
     DecisionKind.NOT_OUR_PROBLEM: {"rootCause": "DNS"},
