@@ -36,12 +36,14 @@ test: install browser
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory lint
 
-# The reliability figures: the fault matrix's table, then the fuzzers and security tests
-# with their case count (docs/reliability.md).
+# The reliability figures: the fault matrices' tables (intake flow, and the full decision
+# matrix; make test runs a bounded slice of it), the refused callers, then the fuzzers and
+# security tests with their case count (docs/reliability.md).
 reliability: install
 	$(PY) -m tests.faults.report
 	$(PY) -m pytest -q tests/faults tests/fuzz tests/e2e/test_injection.py \
-	  tests/e2e/test_secrets_never_logged.py tests/unit/test_auth_levels.py tests/unit/test_limits.py
+	  tests/e2e/test_secrets_never_logged.py tests/unit/test_auth_levels.py tests/unit/test_limits.py \
+	  tests/unit/test_card_limits.py tests/unit/test_messages_trigger.py
 
 # The long fuzzing run: 20x the bounded run's examples (about 21,000 cases).
 fuzz: install

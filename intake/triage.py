@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from intake import emails
+from intake import emails, triage_rules, workflow
 from intake.description import describe_request
 from intake.errors import ExternalError, RequestBusy
 from intake.models import (
@@ -49,7 +49,7 @@ from intake.workflow import next_steps
 
 log = logging.getLogger(__name__)
 
-RUN_DECISION = "run_decision"  # queue message kinds, handled by functions/steps.py
+RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
 COPY_VOTE = "copy_vote"
 LEASE_SECONDS = 300.0
 RELATED = "System.LinkTypes.Related"
@@ -176,6 +176,11 @@ def decide(
         mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
     except InvalidDecision as exc:
         return view(request_id, clicker, services, notice=str(exc))
+    # Unfinished from now until the decision's run ends: the timer (``resume_stalled``) and
+    # ``intake replay`` look at unfinished requests, so a lost message or a dead worker cannot
+    # leave a decision half done. Set before the claim: a crash right after the claim must
+    # not leave a recorded decision that nobody sees as unfinished.
+    services.store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
     stored = services.store.claim(request_id, claim_name.value, mine.model_dump(mode="json"))
     winner = Decision.model_validate(stored)
     # The claim is the decision; recording it as a step makes it part of the request's record
@@ -188,9 +193,10 @@ def decide(
         log.info("request %s: decision %s", request_id, kind.value)
     state = state_of(request_id, services)
     # Publish before queueing: the queued run publishes the finished card, and must be last.
+    # Queued even when nothing is left to do (Handle during the sprint): the run is what
+    # makes sure the channel shows the outcome and marks the request done.
     publish(state, services)
-    if not all(state.is_finished(d) for d in (state.decision, state.plan) if d is not None):
-        _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
+    _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
     return triage_view(state, services.settings, scrum_master=True, notice=notice)
 
 
@@ -257,10 +263,12 @@ def copy_vote(message: dict[str, Any], services: Services) -> None:
 
 
 def run_decision(request_id: str, services: Services, *, owner: str | None = None) -> None:
-    """Run the steps of the request's decision(s) that are not done, then update the card.
+    """Run the steps of the request's decision(s) that are not done, update the card, and
+    mark the request done (once its intake steps are done too).
 
     Transient failures are re-raised (the queue delivers the message again); a permanent one
-    marks the request failed, for a person to look at.
+    marks the request failed, for a person to look at (``intake replay`` resumes it). The
+    card update is part of the run: the channel must end showing the outcome.
     """
     owner = owner or uuid.uuid4().hex
     store = services.store
@@ -278,15 +286,20 @@ def run_decision(request_id: str, services: Services, *, owner: str | None = Non
             result = STEP_FUNCTIONS[pending[0]](state, services)
             store.record_step(request_id, pending[0].value, result)
             log.info("request %s: %s done", request_id, pending[0].value)
+        thread = _thread(state)
+        if thread is not None:  # not swallowed (unlike ``publish``): a failure retries the run
+            services.channel.update_card(thread, triage_view(state, services.settings))
+        if all(state.record.is_done(step) for step in Step):
+            store.set_status(request_id, RequestStatus.DONE.value)
     except ExternalError as exc:
         if exc.transient:
             raise
         reason = f"{exc.title}: {exc.detail}"
         store.set_status(request_id, RequestStatus.FAILED.value, last_error=reason)
         log.error("request %s: decision failed permanently: %s", request_id, reason)
+        publish(state_of(request_id, services), services)
     finally:
         store.release_lease(request_id, owner)
-    publish(state_of(request_id, services), services)
 
 
 def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
@@ -387,7 +400,9 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
         text=text,
         work_item_id=number,
     )
-    return {"message_id": services.mailer.send(email)}  # the key makes a resend a no-op
+    # Sent Items is looked up first, and a numbered attempt recorded before sending (as the
+    # intake emails): Sent Items lags, so the key alone cannot stop a second email.
+    return {"message_id": workflow.send_once(state.record, email, services)}
 
 
 def close(state: TriageState, services: Services) -> dict[str, Any]:
