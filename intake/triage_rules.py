@@ -175,13 +175,13 @@ def vote_comment(vote: Vote, previous: Vote | None) -> str:
 
 
 def person_for(clicker: Clicker, settings: Settings) -> Person | None:
-    """The configured person this clicker is, by Teams id or Entra object id."""
-    for person in settings.people:
-        if person.teams_id == clicker.teams_id or (
-            clicker.aad_object_id and person.aad_object_id.lower() == clicker.aad_object_id.lower()
-        ):
-            return person
-    return None
+    """The configured person this clicker is: by Entra object id when the activity carries one
+    (the stable identity; a Teams id that matches someone else's then proves nothing), else by
+    Teams id."""
+    if clicker.aad_object_id:
+        wanted = clicker.aad_object_id.lower()
+        return next((p for p in settings.people if p.aad_object_id.lower() == wanted), None)
+    return next((p for p in settings.people if p.teams_id == clicker.teams_id), None)
 
 
 def is_scrum_master(clicker: Clicker, settings: Settings) -> bool:

@@ -114,3 +114,14 @@ def test_the_triage_use_cases_import_no_sdk(module):
     ]
     banned = ("azure", "msal", "requests", "microsoft_agents", "jwt")
     assert not [n for n in imported if n.split(".")[0] in banned]
+
+
+def test_a_scrum_masters_teams_id_with_someone_elses_object_id_is_not_a_scrum_master():
+    from intake.config import Settings
+    from intake.triage_rules import Clicker, is_scrum_master
+
+    settings = Settings()
+    morgan = next(p for p in settings.people if p.role == "scrum_master")
+    alex = next(p for p in settings.people if p.name.startswith("Alex"))
+    assert is_scrum_master(Clicker(morgan.teams_id, "Morgan", morgan.aad_object_id), settings)
+    assert not is_scrum_master(Clicker(morgan.teams_id, "Morgan", alex.aad_object_id), settings)
