@@ -43,6 +43,10 @@ fmt: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Check each configured real system with read-only calls: one line per check, ✓ or ✗ and the fix.
+doctor: $(STAMP)
+	$(PY) -m intake doctor
+
 # Submit the bundled sample form response to the running local host.
 demo:
 	curl -sS -X POST -H 'Content-Type: application/json' \

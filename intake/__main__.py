@@ -1,11 +1,12 @@
-"""``python -m intake <command>``: dev (the local host), replay (stuck and poisoned requests)."""
+"""``python -m intake <command>``: dev (the local host), replay (stuck and poisoned requests),
+doctor (check the configured systems)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from intake.cli import dev, replay
+from intake.cli import dev, doctor, replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     dev.register(commands)
     replay.register(commands)
+    doctor.register(commands)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result

@@ -17,6 +17,7 @@ from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
 from intake.adapters.sqlite_db import Database
 from intake.config import Settings, load_field_map, load_settings
+from intake.doctor import Check
 from intake.models import Identity
 from intake.ports import Services
 
@@ -73,14 +74,26 @@ LocalDb = Callable[[], Database]
 
 
 def _store(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_azure_storage:
+        from intake.adapters.azure_store import TableStore  # the SDK loads only when used
+
+        return TableStore(settings)
     return SqliteStore(local_db())
 
 
 def _queue(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_azure_storage:
+        from intake.adapters.azure_queue import StorageQueue
+
+        return StorageQueue(settings)
     return SqliteQueue(local_db(), settings.steps_queue)
 
 
 def _work_items(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_devops:
+        from intake.adapters.devops import DevOpsWorkItems
+
+        return DevOpsWorkItems(settings)
     return SqliteBoard(
         local_db(),
         base_url=settings.base_url,
@@ -103,3 +116,71 @@ def _channel(settings: Settings, local_db: LocalDb) -> Any:
 
         return TeamsChannel(settings)
     return SqliteChannel(local_db())
+
+
+def doctor_checks(settings: Settings) -> list[Check]:
+    """The checks ``intake doctor`` runs: local files, then each configured real system."""
+    checks = _local_checks(settings)
+    if settings.uses_devops:
+        from intake.adapters import devops
+
+        checks += devops.doctor_checks(settings)
+    if settings.uses_graph:
+        from intake.adapters import graph_mail
+
+        checks += graph_mail.doctor_checks(settings)
+    if settings.uses_bot:
+        from intake.adapters import teams_channel
+
+        checks += teams_channel.doctor_checks(settings)
+    if settings.uses_azure_storage:
+        from intake.adapters import azure_storage
+
+        checks += azure_storage.doctor_checks(settings)
+    return checks
+
+
+def _local_checks(settings: Settings) -> list[Check]:
+    local_ports = [
+        name
+        for name, real in (
+            ("store and queue", settings.uses_azure_storage),
+            ("work items", settings.uses_devops),
+            ("mail", settings.uses_graph),
+            ("channel", settings.uses_bot),
+        )
+        if not real
+    ]
+
+    def data_dir_writable() -> str:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".doctor-probe"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+        return f"{settings.data_dir.resolve()} for {', '.join(local_ports)}"
+
+    def field_map_loads() -> str:
+        forms = load_field_map(settings.field_map_path).get("forms", {})
+        if not forms:
+            raise ValueError(f"{settings.field_map_path} has no forms")
+        return f"{len(forms)} form(s): {', '.join(forms)}"
+
+    checks = [
+        Check(
+            "local",
+            "field map loads",
+            field_map_loads,
+            "set INTAKE_FIELD_MAP_PATH to a JSON file like forms/field-map.json",
+        )
+    ]
+    if local_ports:
+        checks.insert(
+            0,
+            Check(
+                "local",
+                "data folder writable",
+                data_dir_writable,
+                "set INTAKE_DATA_DIR to a folder this user can write (default ./.intake)",
+            ),
+        )
+    return checks

@@ -223,7 +223,27 @@ class Settings(BaseSettings):
             if not condition:
                 problems.append(message)
 
+        # A credential without the system it is for is a half-made configuration, not local
+        # mode: name what is missing instead of silently ignoring it.
+        for name in ("devops_project", "devops_pat", "devops_client_id", "devops_tenant_id"):
+            if not self.uses_devops and _is_set(getattr(self, name)):
+                problems.append(
+                    f"INTAKE_DEVOPS_ORG_URL is required when INTAKE_{name.upper()} is set"
+                )
+        if not self.uses_devops and _is_set(self.devops_client_secret):
+            problems.append(
+                "INTAKE_DEVOPS_ORG_URL is required when INTAKE_DEVOPS_CLIENT_SECRET is set"
+            )
         if self.uses_devops:
+            need(
+                self.devops_org_url.startswith(("https://", "http://")),
+                "INTAKE_DEVOPS_ORG_URL must be a URL like https://dev.azure.com/<organisation>",
+            )
+            need(
+                not (self.devops_pat.get_secret_value() and self.devops_client_id),
+                "set either INTAKE_DEVOPS_PAT or INTAKE_DEVOPS_CLIENT_ID (a service principal), "
+                "not both",
+            )
             need(
                 bool(self.devops_project),
                 "INTAKE_DEVOPS_PROJECT is required when INTAKE_DEVOPS_ORG_URL is set",
@@ -244,6 +264,17 @@ class Settings(BaseSettings):
                     bool(self.devops_client_secret.get_secret_value()),
                     "INTAKE_DEVOPS_CLIENT_SECRET is required when INTAKE_DEVOPS_CLIENT_ID is set",
                 )
+        if not self.uses_graph and _is_set(self.graph_client_secret):
+            problems.append(
+                "INTAKE_GRAPH_TENANT_ID and INTAKE_GRAPH_CLIENT_ID are required when "
+                "INTAKE_GRAPH_CLIENT_SECRET is set"
+            )
+        if not self.uses_bot:
+            for name in ("bot_app_secret", "bot_tenant_id", "teams_channel_id"):
+                if _is_set(getattr(self, name)):
+                    problems.append(
+                        f"INTAKE_BOT_APP_ID is required when INTAKE_{name.upper()} is set"
+                    )
         if self.uses_graph:
             need(
                 bool(self.graph_tenant_id),
@@ -270,13 +301,23 @@ class Settings(BaseSettings):
                 bool(self.teams_channel_id),
                 "INTAKE_TEAMS_CHANNEL_ID is required when INTAKE_BOT_APP_ID is set",
             )
+        if (self.uses_devops and self.devops_client_id) or self.uses_graph:
+            need(
+                self.login_authority.startswith("https://"),
+                "INTAKE_LOGIN_AUTHORITY must be an https URL (msal refuses others)",
+            )
         for name in ("devops_pat", "devops_client_secret", "graph_client_secret", "bot_app_secret"):
             value: SecretStr = getattr(self, name)
             if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
-                problems.append(f"INTAKE_{name.upper()} is a placeholder; set the real secret")
+                problems.append(f"INTAKE_{name.upper()} is a placeholder: set the real secret")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _is_set(value: str | SecretStr) -> bool:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return bool(text.strip())
 
 
 class ConfigurationError(Exception):

@@ -1,0 +1,390 @@
+"""Store on Azure Table Storage: one table, a partition per request, inserts and ETags for races.
+
+Rows (PartitionKey, RowKey) -> what they hold:
+  ("key", sha256(idempotency key)) -> request_id: the guard; a second insert conflicts
+  (request_id, "request")          -> the request, status, last_error, lease, created/updated
+  (request_id, "step:<name>")      -> a done step's result: inserted once, never replaced
+  (request_id, "claim:<name>")     -> a claimed value: inserted once, the loser reads it
+  (request_id, "vote:<voter>")     -> a person's current vote: replaced under its ETag
+The idempotency key holds '/', which keys forbid, hence the hash. One partition per request
+makes ``get_request`` one query. A string property holds 64 KiB (UTF-16) and an entity 1 MiB:
+a long JSON value goes into binary chunks of 64,000 bytes (see ``pack``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableClient, UpdateMode
+
+from intake.adapters import azure_storage
+from intake.config import Settings
+from intake.doctor import Check
+from intake.errors import ExternalRejected, ExternalUnavailable, RequestNotFound
+from intake.models import RequestRecord, RequestStatus, Vote, utcnow
+
+SYSTEM = "Table Storage"
+KEY_PARTITION = "key"
+REQUEST_ROW = "request"
+STRING_LIMIT = 16_000  # characters: at most 64 KiB in UTF-16, whatever the characters are
+CHUNK_BYTES = 64_000
+ENTITY_LIMIT = 960_000  # bytes we allow ourselves of the 1 MiB an entity may hold
+RACE_ATTEMPTS = 20  # re-reads when an ETag or an insert loses a race
+# Keys may not hold / \ # ? or control characters; our request ids are 16 hex digits.
+_SAFE_KEY = re.compile(r"^[^/\\#?\x00-\x1f\x7f-\x9f]{1,512}$")
+
+
+def pack(name: str, text: str) -> dict[str, Any]:
+    """Properties holding ``text``: one string when short, else UTF-8 chunks ``name_0..``."""
+    if len(text) <= STRING_LIMIT:
+        return {name: text}
+    data = text.encode()
+    chunks = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)]
+    properties: dict[str, Any] = {f"{name}_{i}": chunk for i, chunk in enumerate(chunks)}
+    properties[f"{name}_parts"] = len(chunks)
+    return properties
+
+
+def unpack(entity: dict[str, Any], name: str) -> str:
+    if name in entity:
+        return str(entity[name])
+    parts = int(entity[f"{name}_parts"])
+    return b"".join(bytes(entity[f"{name}_{i}"]) for i in range(parts)).decode()
+
+
+def row_key(kind: str, name: str) -> str:
+    """``kind:name`` with the characters keys forbid percent-encoded (names stay readable)."""
+    return f"{kind}:{quote(name, safe=' :@-._~!$&()*+,;=')}"
+
+
+def _prefix_filter(prefix: str) -> str:
+    """OData: RowKey starts with ``prefix`` (which ends in ':'; ';' sorts right after it)."""
+    return f"RowKey ge '{prefix}' and RowKey lt '{prefix[:-1]};'"
+
+
+class TableStore:
+    """The ``Store`` port on one table (``settings.table_name``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._table: TableClient | None = None
+        self._lock = threading.Lock()
+
+    # --- the port --------------------------------------------------------------------------
+
+    def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
+        request = record.request
+        now = utcnow()
+        key_row = {
+            "PartitionKey": KEY_PARTITION,
+            "RowKey": hashlib.sha256(request.idempotency_key.encode()).hexdigest(),
+            "request_id": request.id,
+            "idempotency_key": request.idempotency_key[:1000],
+        }
+        if not self._insert(key_row):
+            existing = self._get(KEY_PARTITION, key_row["RowKey"])
+            if existing is None:  # cannot happen: key rows are never deleted
+                raise ExternalUnavailable("the idempotency key vanished", system=SYSTEM)
+            winner = str(existing["request_id"])
+            if winner != request.id:
+                # Its request row may be missing if the first writer died between the two
+                # inserts: write it now (from this same submission) so the request is not lost.
+                record = record.model_copy(
+                    update={"request": request.model_copy(update={"id": winner})}
+                )
+                if self._get(winner, REQUEST_ROW) is not None:
+                    return self.get_request(winner), False
+        row = {
+            "PartitionKey": record.request.id,
+            "RowKey": REQUEST_ROW,
+            "status": record.status.value,
+            "last_error": record.last_error,
+            "lease_owner": "",
+            "lease_until": 0.0,
+            "created_at": now,
+            "updated_at": now,
+            **pack("record", record.request.model_dump_json()),
+        }
+        _check_size(row)
+        if not self._insert(row):  # the first writer finished meanwhile: theirs it is
+            return self.get_request(record.request.id), False
+        return record.model_copy(update={"updated_at": now}), True
+
+    def get_request(self, request_id: str) -> RequestRecord:
+        if not _SAFE_KEY.match(request_id):
+            raise RequestNotFound(f"No request has the id {request_id!r}.")
+        rows = self._query(
+            f"PartitionKey eq @pk and (RowKey eq '{REQUEST_ROW}' or {_prefix_filter('step:')})",
+            pk=request_id,
+        )
+        request_row = next((r for r in rows if r["RowKey"] == REQUEST_ROW), None)
+        if request_row is None:
+            raise RequestNotFound(f"No request has the id {request_id!r}.")
+        steps = {
+            str(r["name"]): json.loads(unpack(r, "result"))
+            for r in rows
+            if r["RowKey"] != REQUEST_ROW
+        }
+        return RequestRecord.model_validate(
+            {
+                "request": json.loads(unpack(request_row, "record")),
+                "status": RequestStatus(request_row["status"]),
+                "steps": steps,
+                "last_error": request_row.get("last_error", ""),
+                "updated_at": request_row["updated_at"],
+            }
+        )
+
+    def record_step(self, request_id: str, step: str, result: dict[str, Any]) -> None:
+        row = {
+            "PartitionKey": request_id,
+            "RowKey": row_key("step", step),
+            "name": step,
+            "done_at": utcnow(),
+            **pack("result", json.dumps(result)),
+        }
+        _check_size(row)
+        self._insert(row)  # a step already done keeps its first result
+        self._touch(request_id, {})
+
+    def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
+        self._touch(request_id, {"status": status, "last_error": last_error[:STRING_LIMIT]})
+
+    def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
+        for _ in range(RACE_ATTEMPTS):
+            row = self._get(request_id, REQUEST_ROW)
+            if row is None:
+                raise RequestNotFound(f"No request has the id {request_id!r}.")
+            now = time.time()
+            if row["lease_owner"] not in ("", owner) and float(row["lease_until"]) > now:
+                return False
+            if self._update_if_unchanged(row, {"lease_owner": owner, "lease_until": now + seconds}):
+                return True
+        raise ExternalUnavailable("the lease kept changing; try again", system=SYSTEM)
+
+    def release_lease(self, request_id: str, owner: str) -> None:
+        for _ in range(RACE_ATTEMPTS):
+            row = self._get(request_id, REQUEST_ROW)
+            if row is None or row["lease_owner"] != owner:
+                return
+            if self._update_if_unchanged(row, {"lease_owner": "", "lease_until": 0.0}):
+                return
+        raise ExternalUnavailable("the lease kept changing; try again", system=SYSTEM)
+
+    def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
+        # Table Storage sorts by key only: read the small columns of every request row (one
+        # scan), sort them here, then read the newest ``limit`` requests one partition each.
+        query = f"RowKey eq '{REQUEST_ROW}'" + (" and status eq @status" if status else "")
+        rows = self._query(query, select=["PartitionKey", "created_at"], status=status)
+        rows.sort(key=lambda r: (r["created_at"], r["PartitionKey"]), reverse=True)
+        records = []
+        for row in rows[:limit]:
+            try:
+                records.append(self.get_request(row["PartitionKey"]))
+            except RequestNotFound:  # pragma: no cover - request rows are never deleted
+                continue
+        return records
+
+    def claim(self, request_id: str, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        row = {
+            "PartitionKey": request_id,
+            "RowKey": row_key("claim", name),
+            "name": name,
+            "claimed_at": utcnow(),
+            **pack("value", json.dumps(value)),
+        }
+        _check_size(row)
+        for _ in range(RACE_ATTEMPTS):
+            if self._insert(row):
+                return value
+            stored = self._get(request_id, row["RowKey"])
+            if stored is not None:
+                winner: dict[str, Any] = json.loads(unpack(stored, "value"))
+                return winner
+        raise ExternalUnavailable("the claim kept changing; try again", system=SYSTEM)
+
+    def set_vote(self, request_id: str, vote: Vote) -> Vote | None:
+        key = row_key("vote", vote.voter_id)
+        for _ in range(RACE_ATTEMPTS):
+            row = self._get(request_id, key)
+            if row is None:
+                first = {
+                    "PartitionKey": request_id,
+                    "RowKey": key,
+                    "first_voted": time.time(),
+                    "vote": vote.model_dump_json(),
+                }
+                if self._insert(first):
+                    return None
+            elif self._update_if_unchanged(row, {"vote": vote.model_dump_json()}):
+                return Vote.model_validate_json(row["vote"])
+        raise ExternalUnavailable("the vote kept changing; try again", system=SYSTEM)
+
+    def votes(self, request_id: str) -> list[Vote]:
+        rows = self._query(f"PartitionKey eq @pk and {_prefix_filter('vote:')}", pk=request_id)
+        rows.sort(key=lambda r: (float(r["first_voted"]), r["RowKey"]))  # oldest voter first
+        return [Vote.model_validate_json(r["vote"]) for r in rows]
+
+    # --- rows ------------------------------------------------------------------------------
+
+    def table(self) -> TableClient:
+        """The table client, created (with the table, if missing) on first use."""
+        with self._lock:  # the workflow runs independent steps on threads
+            if self._table is None:
+                table = _table_client(self.settings)
+
+                def create() -> None:
+                    try:
+                        table.create_table()
+                    except ResourceExistsError:
+                        pass
+                    except HttpResponseError as exc:
+                        if exc.status_code != 403:  # a role that may not create tables
+                            raise  # may still use one the deployment created: go on
+
+                azure_storage.call(SYSTEM, create)
+                self._table = table
+            return self._table
+
+    def _run(self, operation: Callable[[TableClient], Any]) -> Any:
+        table = self.table()
+        return azure_storage.call(SYSTEM, lambda: operation(table))
+
+    def _insert(self, entity: dict[str, Any]) -> bool:
+        """Insert ``entity``; False when its row exists (another writer got there first)."""
+
+        def insert(table: TableClient) -> bool:
+            try:
+                table.create_entity(entity)
+            except ResourceExistsError:
+                return False
+            return True
+
+        return bool(self._run(insert))
+
+    def _get(self, partition: str, row: str) -> dict[str, Any] | None:
+        def get(table: TableClient) -> dict[str, Any] | None:
+            try:
+                return table.get_entity(partition, row)
+            except ResourceNotFoundError:
+                return None
+
+        result: dict[str, Any] | None = self._run(get)
+        return result
+
+    def _update_if_unchanged(self, row: Any, changes: dict[str, Any]) -> bool:
+        """Merge ``changes`` into ``row`` unless it changed since it was read (its ETag)."""
+        entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **changes}
+
+        def update(table: TableClient) -> bool:
+            try:
+                table.update_entity(
+                    entity,
+                    mode=UpdateMode.MERGE,
+                    match_condition=MatchConditions.IfNotModified,
+                    etag=row.metadata["etag"],
+                )
+            except (ResourceModifiedError, ResourceNotFoundError):
+                return False
+            return True
+
+        return bool(self._run(update))
+
+    def _touch(self, request_id: str, changes: dict[str, Any]) -> None:
+        """Merge ``changes`` and a new ``updated_at`` into the request row, whatever its ETag."""
+        entity = {
+            "PartitionKey": request_id,
+            "RowKey": REQUEST_ROW,
+            **changes,
+            "updated_at": utcnow(),
+        }
+
+        def update(table: TableClient) -> None:
+            try:
+                table.update_entity(entity, mode=UpdateMode.MERGE)
+            except ResourceNotFoundError:
+                raise RequestNotFound(f"No request has the id {request_id!r}.") from None
+
+        self._run(update)
+
+    def _query(self, query: str, select: list[str] | None = None, **values: Any) -> list[Any]:
+        parameters = {k: v for k, v in values.items() if v is not None}
+        return list(
+            self._run(
+                lambda table: list(
+                    table.query_entities(query, parameters=parameters, select=select)
+                )
+            )
+        )
+
+
+def _check_size(entity: dict[str, Any]) -> None:
+    size = sum(
+        len(v) if isinstance(v, bytes) else 2 * len(v) if isinstance(v, str) else 8
+        for v in entity.values()
+    )
+    if size > ENTITY_LIMIT:
+        raise ExternalRejected(
+            f"a {entity['RowKey'].split(':')[0]} row of {size} bytes is over Table Storage's "
+            "1 MiB entity limit",
+            system=SYSTEM,
+        )
+
+
+def _table_client(settings: Settings) -> TableClient:
+    def connect() -> TableClient:
+        if settings.storage_connection_string.get_secret_value():
+            return TableClient.from_connection_string(
+                azure_storage.connection_string(settings),
+                table_name=settings.table_name,
+                **azure_storage.CLIENT_OPTIONS,
+            )
+        return TableClient(
+            endpoint=azure_storage.account_url(settings, "table"),
+            table_name=settings.table_name,
+            credential=azure_storage.credential(),
+            **azure_storage.CLIENT_OPTIONS,
+        )
+
+    with azure_storage.storage_errors(SYSTEM):
+        return connect()
+
+
+def doctor_checks(settings: Settings) -> list[Check]:
+    """Table reachable: read at most one row (read-only; a missing table is created on use)."""
+
+    def probe() -> str:
+        table = _table_client(settings)
+        try:
+            azure_storage.call(
+                SYSTEM, lambda: next(iter(table.list_entities(results_per_page=1)), None)
+            )
+        except ExternalRejected as exc:
+            if exc.remote_status != 404:
+                raise
+            return f"account reachable; table {settings.table_name!r} is created on first use"
+        return f"table {settings.table_name!r} reachable"
+
+    return [
+        Check(
+            SYSTEM,
+            "table reachable",
+            probe,
+            "check INTAKE_STORAGE_CONNECTION_STRING, or INTAKE_STORAGE_ACCOUNT_NAME and the "
+            "app's 'Storage Table Data Contributor' role on the account (docs/connect-storage.md)",
+        )
+    ]

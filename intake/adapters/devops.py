@@ -1,0 +1,295 @@
+"""WorkItems on Azure DevOps, through the azure-devops SDK's 7.1 clients.
+
+Every call runs under ``with_retries`` (429/503 honour ``Retry-After``, bounded) and raises
+``intake.errors`` only (see ``devops_client``). Field and state changes carry a ``test /rev``
+operation: a 412 means someone changed the work item meanwhile, so it is read again and the
+change applied once more, once. Effects that are not naturally idempotent look first:
+a retried create checks the request's tag, a comment is added only if no comment of the work
+item already carries its key.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from intake.adapters.devops_client import SYSTEM, WIT_AREA, DevOpsClients, sdk_call
+from intake.adapters.retry import with_retries
+from intake.config import Settings
+from intake.errors import StaleWorkItem
+from intake.models import Comment, Identity, Iteration, WorkItem, WorkItemDraft, WorkItemRef
+
+T = TypeVar("T")
+IDENTITY_TTL = 3600.0  # seconds a looked-up identity (or its absence) is trusted
+KEY_ATTRIBUTE = "data-intake-key"
+
+
+class DevOpsWorkItems:
+    def __init__(self, settings: Settings, clients: DevOpsClients | None = None) -> None:
+        self.settings = settings
+        self.project = settings.devops_project
+        # DevOps names a project's default team "<project> Team"; the 7.1 spec routes WIQL
+        # and team settings through a team, so one is always named.
+        self.team = settings.devops_team or f"{settings.devops_project} Team"
+        self.clients = clients or DevOpsClients(settings)
+        self._identities: dict[str, tuple[float, Identity | None]] = {}
+        self._identities_lock = threading.Lock()
+
+    def url(self, work_item_id: int) -> str:
+        return f"{self.clients.org_url}/{quote(self.project)}/_workitems/edit/{work_item_id}"
+
+    # --- work items ---------------------------------------------------------------------
+    def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
+        fields: dict[str, Any] = {
+            "System.Title": draft.title,
+            "System.Description": draft.description_html,
+            "System.Tags": "; ".join(dict.fromkeys([tag, *draft.tags])),
+            **draft.fields,
+        }
+        if draft.priority is not None:
+            fields["Microsoft.VSTS.Common.Priority"] = draft.priority
+        if draft.area_path:
+            fields["System.AreaPath"] = draft.area_path
+        if draft.iteration_path:
+            fields["System.IterationPath"] = draft.iteration_path
+        document = [_op("add", f"/fields/{name}", value) for name, value in fields.items()]
+        tries = 0
+
+        def attempt() -> WorkItemRef:
+            nonlocal tries
+            tries += 1
+            if tries > 1:  # the failed try may have created it after all
+                existing = self._find_by_tag(tag)
+                if existing is not None:
+                    return existing
+            wit = self.clients.wit()
+            item = sdk_call(lambda: wit.create_work_item(document, self.project, draft.type))
+            return WorkItemRef(int(item.id), self.url(int(item.id)))
+
+        return with_retries(attempt, system=SYSTEM)
+
+    def find_by_tag(self, tag: str) -> WorkItemRef | None:
+        return with_retries(lambda: self._find_by_tag(tag), system=SYSTEM)
+
+    def get(self, work_item_id: int) -> WorkItem:
+        return with_retries(lambda: self._get(work_item_id), system=SYSTEM)
+
+    def set_state(self, work_item_id: int, state: str) -> None:
+        def change(item: Any) -> list[Any]:
+            return [] if _state(item) == state else [_op("add", "/fields/System.State", state)]
+
+        self._patch_guarded(work_item_id, change)
+
+    def update(
+        self,
+        work_item_id: int,
+        *,
+        fields: dict[str, Any] | None = None,
+        add_tags: tuple[str, ...] = (),
+    ) -> None:
+        def change(item: Any) -> list[Any]:
+            document = [_op("add", f"/fields/{k}", v) for k, v in (fields or {}).items()]
+            tags = _tags(item)
+            merged = tags + [t for t in add_tags if t.lower() not in {x.lower() for x in tags}]
+            if merged != tags:
+                document.append(_op("add", "/fields/System.Tags", "; ".join(merged)))
+            return document
+
+        self._patch_guarded(work_item_id, change)
+
+    def add_link(self, source_id: int, target_id: int, relation: str) -> None:
+        target_url = f"{self._wit_url()}/_apis/wit/workItems/{target_id}"
+
+        def change(item: Any) -> list[Any]:
+            for known in item.relations or []:
+                if known.rel == relation and known.url.lower().endswith(f"/{target_id}"):
+                    return []
+            return [_op("add", "/relations/-", {"rel": relation, "url": target_url})]
+
+        self._patch_guarded(source_id, change, expand="relations")
+
+    # --- discussion -----------------------------------------------------------------------
+    def add_comment(self, work_item_id: int, comment: Comment) -> int:
+        text = comment_html(comment)
+
+        def attempt() -> int:
+            existing = self._find_comment(work_item_id, comment.key, text)
+            if existing is not None:
+                return existing
+            from azure.devops.v7_1.work_item_tracking.models import CommentCreate
+
+            wit = self.clients.wit()
+            added = sdk_call(
+                lambda: wit.add_comment(CommentCreate(text=text), self.project, work_item_id)
+            )
+            return int(added.id)
+
+        return with_retries(attempt, system=SYSTEM)
+
+    def find_identity(self, email: str) -> Identity | None:
+        key = email.strip().lower()
+        with self._identities_lock:
+            cached = self._identities.get(key)
+        if cached is not None and time.monotonic() - cached[0] < IDENTITY_TTL:
+            return cached[1]
+        identity = with_retries(lambda: self._lookup_identity(key), system=SYSTEM)
+        with self._identities_lock:
+            self._identities[key] = (time.monotonic(), identity)
+        return identity
+
+    def current_iteration(self) -> Iteration | None:
+        from azure.devops.v7_1.work.models import TeamContext
+
+        work = self.clients.work()
+        context = TeamContext(project=self.project, team=self.team)
+        iterations = with_retries(
+            lambda: sdk_call(lambda: work.get_team_iterations(context, timeframe="current")),
+            system=SYSTEM,
+        )
+        if not iterations:
+            return None
+        first = iterations[0]
+        return Iteration(id=str(first.id), name=str(first.name), path=str(first.path))
+
+    # --- the calls behind them --------------------------------------------------------------
+    def _find_by_tag(self, tag: str) -> WorkItemRef | None:
+        from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
+
+        query = (
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
+            f" AND [System.Tags] CONTAINS '{tag.replace(chr(39), chr(39) * 2)}'"
+            " ORDER BY [System.Id]"
+        )
+        wit = self.clients.wit()
+        context = TeamContext(project=self.project, team=self.team)
+        result = sdk_call(lambda: wit.query_by_wiql(Wiql(query=query), context, top=1))
+        if not result.work_items:
+            return None
+        work_item_id = int(result.work_items[0].id)
+        return WorkItemRef(work_item_id, self.url(work_item_id))
+
+    def _get(self, work_item_id: int) -> WorkItem:
+        item = self._read(work_item_id)
+        fields = dict(item.fields or {})
+        return WorkItem(
+            id=int(item.id),
+            rev=int(item.rev),
+            type=str(fields.get("System.WorkItemType", "")),
+            state=str(fields.get("System.State", "")),
+            title=str(fields.get("System.Title", "")),
+            url=self.url(int(item.id)),
+            fields=fields,
+        )
+
+    def _read(self, work_item_id: int, expand: str | None = None) -> Any:
+        wit = self.clients.wit()
+        return sdk_call(lambda: wit.get_work_item(work_item_id, self.project, expand=expand))
+
+    def _patch_guarded(
+        self, work_item_id: int, change: Callable[[Any], list[Any]], expand: str | None = None
+    ) -> None:
+        """Read, compute the change, PATCH it behind ``test /rev``; on 412 once more."""
+
+        def attempt() -> None:
+            item = self._read(work_item_id, expand)
+            document = change(item)
+            if not document:
+                return  # already as wanted: a replay changes nothing
+            document.insert(0, _op("test", "/rev", int(item.rev)))
+            wit = self.clients.wit()
+            sdk_call(lambda: wit.update_work_item(document, work_item_id, self.project))
+
+        try:
+            with_retries(attempt, system=SYSTEM)
+        except StaleWorkItem:
+            with_retries(attempt, system=SYSTEM)
+
+    def _find_comment(self, work_item_id: int, key: str, text: str) -> int | None:
+        """The id of a comment of ours: it carries ``key``, or (if DevOps dropped the
+        attribute) reads exactly like ``text``."""
+        wit = self.clients.wit()
+        marker, plain = f'{KEY_ATTRIBUTE}="{html.escape(key)}"', _plain(text)
+        token: str | None = None
+
+        def page_after(after: str | None) -> Any:
+            return wit.get_comments(self.project, work_item_id, top=200, continuation_token=after)
+
+        while True:
+            page = sdk_call(lambda: page_after(token))  # noqa: B023 - called right here
+            for known in page.comments or []:
+                body = known.text or ""
+                if marker in body or _plain(body) == plain:
+                    return int(known.id)
+            token = page.continuation_token
+            if not token:
+                return None
+
+    def _lookup_identity(self, email: str) -> Identity | None:
+        client = self.clients.identity()
+        found = sdk_call(
+            lambda: client.read_identities(
+                search_filter="General", filter_value=email, query_membership="None"
+            )
+        )
+        for candidate in found or []:
+            if candidate.is_active is False:
+                continue
+            properties = candidate.properties or {}
+            addresses = {
+                str((properties.get(name) or {}).get("$value", "")).lower()
+                for name in ("Mail", "Account")
+            }
+            if email in addresses:
+                name = candidate.custom_display_name or candidate.provider_display_name or email
+                return Identity(id=str(candidate.id), display_name=str(name), email=email)
+        return None
+
+    def _wit_url(self) -> str:
+        return self.clients.resource_areas().get(WIT_AREA, self.clients.org_url)
+
+
+def comment_html(comment: Comment) -> str:
+    """The comment as DevOps gets it: the notifying mention first, our key on the wrapper."""
+    body = comment.html
+    if comment.mention is not None:
+        body = f"{mention_html(comment.mention)} {body}"
+    return f'<div {KEY_ATTRIBUTE}="{html.escape(comment.key)}">{body}</div>'
+
+
+def mention_html(identity: Identity) -> str:
+    """A mention that notifies: DevOps resolves ``data-vss-mention`` to the identity."""
+    return (
+        f'<a href="#" data-vss-mention="version:2.0,{html.escape(identity.id)}">'
+        f"@{html.escape(identity.display_name)}</a>"
+    )
+
+
+def _op(op: str, path: str, value: Any) -> Any:
+    from azure.devops.v7_1.work_item_tracking.models import JsonPatchOperation
+
+    return JsonPatchOperation(op=op, path=path, value=value)
+
+
+def _state(item: Any) -> str:
+    return str((item.fields or {}).get("System.State", ""))
+
+
+def _tags(item: Any) -> list[str]:
+    raw = str((item.fields or {}).get("System.Tags", "") or "")
+    return [tag.strip() for tag in raw.split(";") if tag.strip()]
+
+
+def _plain(text: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def doctor_checks(settings: Settings) -> list[Any]:
+    """The read-only DevOps checks of ``intake doctor`` (see ``devops_doctor``)."""
+    from intake.adapters.devops_doctor import doctor_checks as checks
+
+    return checks(settings)

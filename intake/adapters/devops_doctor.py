@@ -1,0 +1,141 @@
+"""``intake doctor`` for Azure DevOps: read-only calls that show what is wrong, and the fix."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from intake.adapters.devops import DevOpsWorkItems
+from intake.adapters.devops_client import SYSTEM, sdk_call
+from intake.adapters.retry import with_retries
+from intake.config import Settings
+from intake.doctor import Check
+
+NAME = "DevOps"
+
+
+def doctor_checks(settings: Settings) -> list[Check]:
+    work_items = DevOpsWorkItems(settings)
+    clients = work_items.clients
+    project, org = settings.devops_project, clients.org_url
+
+    @cache
+    def types() -> dict[str, Any]:
+        wit = clients.wit()
+        found = with_retries(
+            lambda: sdk_call(lambda: wit.get_work_item_types(project)), system=SYSTEM
+        )
+        return {t.name: t for t in found or []}
+
+    def token() -> str:
+        assert clients.entra is not None
+        clients.entra.token()
+        return f"app {settings.devops_client_id}"
+
+    def organisation() -> str:
+        return f"{len(clients.resource_areas())} resource areas"
+
+    def project_exists() -> str:
+        return f"{len(types())} work item types"
+
+    configured_types = dict.fromkeys(
+        [
+            settings.work_item_type,
+            settings.pbi_type,
+            settings.task_type,
+            settings.bug_type,
+            settings.feature_type,
+        ]
+    )
+
+    def types_exist() -> str:
+        missing = [name for name in configured_types if name not in types()]
+        if missing:
+            raise LookupError(
+                f"missing: {', '.join(missing)}; the project has: {', '.join(sorted(types()))}"
+            )
+        return ", ".join(configured_types)
+
+    wanted_states = dict.fromkeys(
+        [settings.state_new, settings.state_planning, settings.state_closed]
+    )
+
+    def states_exist() -> str:
+        wit = clients.wit()
+        found = with_retries(
+            lambda: sdk_call(
+                lambda: wit.get_work_item_type_states(project, settings.work_item_type)
+            ),
+            system=SYSTEM,
+        )
+        names = [s.name for s in found or []]
+        missing = [state for state in wanted_states if state not in names]
+        if missing:
+            raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
+        return ", ".join(wanted_states)
+
+    def identity_lookup() -> str:
+        email = str(settings.coordinator_email)
+        found = work_items.find_identity(email)
+        return f"{email} is {found.display_name}" if found else f"{email} has no identity"
+
+    def iteration() -> str:
+        current = work_items.current_iteration()
+        return f"{current.name} ({current.path})" if current else "no sprint is current"
+
+    checks: list[Check] = []
+    if clients.entra is not None:
+        checks.append(
+            Check(
+                NAME,
+                "token acquired for the service principal",
+                token,
+                "check INTAKE_DEVOPS_TENANT_ID, INTAKE_DEVOPS_CLIENT_ID and its secret "
+                f"(and INTAKE_LOGIN_AUTHORITY={settings.login_authority})",
+            )
+        )
+    checks += [
+        Check(
+            NAME,
+            f"organisation {org} reachable",
+            organisation,
+            "set INTAKE_DEVOPS_ORG_URL to https://dev.azure.com/<organisation>; a 401 or a "
+            "sign-in page means the PAT or service principal is not valid there",
+        ),
+        Check(
+            NAME,
+            f"project {project!r} exists",
+            project_exists,
+            "set INTAKE_DEVOPS_PROJECT to a project of the organisation; give the PAT the "
+            "Work Items (Read & Write) scope, or add the service principal to the project",
+        ),
+        Check(
+            NAME,
+            "work item types exist",
+            types_exist,
+            "set INTAKE_WORK_ITEM_TYPE, INTAKE_PBI_TYPE, INTAKE_TASK_TYPE, INTAKE_BUG_TYPE and "
+            "INTAKE_FEATURE_TYPE to types of the project's process",
+        ),
+        Check(
+            NAME,
+            f"states exist in {settings.work_item_type!r}",
+            states_exist,
+            "set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING and INTAKE_STATE_CLOSED to states of "
+            "that type (Organization settings > Process), or add the states",
+        ),
+        Check(
+            NAME,
+            "identity lookup works",
+            identity_lookup,
+            "give the PAT the Identity (Read) scope; a service principal must be a member of "
+            "the organisation",
+        ),
+        Check(
+            NAME,
+            f"current iteration of team {work_items.team!r} readable",
+            iteration,
+            "set INTAKE_DEVOPS_TEAM to a team of the project (default: '<project> Team') "
+            "and select its iterations in Team settings",
+        ),
+    ]
+    return checks

@@ -1,0 +1,97 @@
+"""``intake doctor`` against a requests-mock DevOps: every check ✓, then each ✗ with its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from intake.__main__ import main
+from intake.adapters import retry
+from tests.contract.devops_double import DevOpsDouble
+from tests.contract.devops_spec import check_request
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(autouse=True)
+def _no_sleeping():
+    retry.set_testing(True)
+    yield
+    retry.set_testing(False)
+
+
+@pytest.fixture
+def double(requests_mock, monkeypatch):
+    double = DevOpsDouble().install(requests_mock)
+    double.add_identity("Casey Coordinator", "casey@contoso.example")
+    monkeypatch.setenv("INTAKE_DEVOPS_ORG_URL", double.org_url)
+    monkeypatch.setenv("INTAKE_DEVOPS_PROJECT", double.project)
+    monkeypatch.setenv("INTAKE_DEVOPS_PAT", double.pat)
+    return double
+
+
+def devops_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if "DevOps:" in line or "fix:" in line]
+
+
+def test_a_reachable_well_configured_organisation_passes_every_check(double, requests_mock, capsys):
+    assert main(["doctor"]) == 0
+    lines = devops_lines(capsys.readouterr().out)
+    assert lines == [
+        f"✓ DevOps: organisation {double.org_url} reachable (3 resource areas)",
+        "✓ DevOps: project 'Intake' exists (5 work item types)",
+        "✓ DevOps: work item types exist (Issue, Product Backlog Item, Task, Bug, Feature)",
+        "✓ DevOps: states exist in 'Issue' (New, In Planning, Closed)",
+        "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
+        "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
+    ]
+    assert {r.method for r in requests_mock.request_history} <= {"GET", "OPTIONS"}  # read-only
+    for request in requests_mock.request_history:
+        assert check_request(request, double.org_url, double.vssps_url) == []
+
+
+def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_STATE_PLANNING", "Triage")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: states exist in 'Issue' (missing: Triage; it has: New, In Planning, Active, "
+        "Closed)"
+    )
+    assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
+    assert sum(line.startswith("✗") for line in lines) == 1
+
+
+def test_a_rejected_pat_fails_the_checks_with_the_status_and_never_the_pat(
+    double, monkeypatch, capsys
+):
+    monkeypatch.setenv("INTAKE_DEVOPS_PAT", "wrong-pat-for-doctor")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ DevOps: project 'Intake' exists (devops answered 401:" in out
+    assert "wrong-pat-for-doctor" not in out
+    assert "a 401 or a sign-in page means the PAT or service principal is not valid" in out
+
+
+def test_a_service_principal_gets_a_token_check_first(double, requests_mock, monkeypatch, capsys):
+    authority, tenant = "https://login.sovereign.example", "tenant-of-intake"
+    base = f"{authority}/{tenant}"
+    requests_mock.get(
+        f"{base}/v2.0/.well-known/openid-configuration",
+        json={
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "issuer": f"{base}/v2.0",
+        },
+    )
+    requests_mock.post(
+        f"{base}/oauth2/v2.0/token", json={"access_token": "sp-1", "expires_in": 3600}
+    )
+    double.accept_bearer("sp-1")
+    monkeypatch.delenv("INTAKE_DEVOPS_PAT")
+    monkeypatch.setenv("INTAKE_DEVOPS_TENANT_ID", tenant)
+    monkeypatch.setenv("INTAKE_DEVOPS_CLIENT_ID", "app-id-of-intake")
+    monkeypatch.setenv("INTAKE_DEVOPS_CLIENT_SECRET", "a-client-secret-value")
+    monkeypatch.setenv("INTAKE_LOGIN_AUTHORITY", authority)
+    assert main(["doctor"]) == 0
+    lines = devops_lines(capsys.readouterr().out)
+    assert lines[0] == "✓ DevOps: token acquired for the service principal (app app-id-of-intake)"

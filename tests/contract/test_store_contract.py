@@ -1,0 +1,268 @@
+"""The Store contract, written once and proved by both adapters: local SQLite and Azure Table
+Storage (on Azurite, started by the tests). Whatever the workflow relies on is asserted here."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.adapters.local_store import SqliteStore
+from intake.adapters.sqlite_db import Database
+from intake.config import Settings
+from intake.errors import RequestNotFound
+from intake.models import Request, RequestRecord, RequestStatus, Vote, VoteChoice
+
+pytestmark = pytest.mark.contract
+
+
+def table_settings(connection_string: str, tmp_path: Path) -> Settings:
+    """A fresh table per test: no test sees another's rows."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        storage_connection_string=connection_string,
+        table_name=f"t{uuid.uuid4().hex[:24]}",
+    )
+
+
+@pytest.fixture(params=["sqlite", "table"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        return SqliteStore(Database(tmp_path / "intake.db"))
+    from intake.adapters.azure_store import TableStore
+
+    azurite = request.getfixturevalue("azurite")
+    return TableStore(table_settings(azurite.connection_string, tmp_path))
+
+
+def new_record(response_id: str = "", **fields: Any) -> RequestRecord:
+    values: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:16],
+        "form_id": "form-1",
+        "response_id": response_id or uuid.uuid4().hex[:8],
+        "title": "Reports page is blank",
+        "client_name": "Jordan Rivera",
+        "client_email": "jordan.rivera@fabrikam.example",
+        **fields,
+    }
+    return RequestRecord(request=Request(**values))
+
+
+def vote(voter: str, choice: VoteChoice) -> Vote:
+    return Vote(voter_id=voter, voter_name=voter.upper(), choice=choice)
+
+
+def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` on ``count`` threads released together; their results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_a_recorded_request_reads_back_whole(store):
+    record = new_record(description="Since Monday.\nÉtienne says 漢字 😀", severity="High")
+    stored, created = store.add_request(record)
+
+    assert created and stored.request == record.request
+    again = store.get_request(record.request.id)
+    assert again.request == record.request
+    assert again.status == RequestStatus.RECEIVED
+    assert again.steps == {} and again.last_error == ""
+    assert again.updated_at is not None
+
+
+def test_the_same_submission_twice_is_one_request(store):
+    first, created_first = store.add_request(new_record("resp-7"))
+    second, created_second = store.add_request(new_record("resp-7"))
+
+    assert created_first and not created_second
+    assert second.request.id == first.request.id
+    assert [r.request.id for r in store.list_requests()] == [first.request.id]
+
+
+def test_the_same_submission_at_once_is_still_one_request(store):
+    results = all_at_once(6, lambda i: store.add_request(new_record("resp-race")))
+
+    assert sum(created for _, created in results) == 1
+    assert len({record.request.id for record, _ in results}) == 1
+    assert len(store.list_requests()) == 1
+
+
+def test_an_unknown_request_is_not_found(store):
+    for request_id in ("0123456789abcdef", "a/b", "x#y?z", "it's", ""):
+        with pytest.raises(RequestNotFound):
+            store.get_request(request_id)
+
+
+def test_a_done_step_is_never_overwritten(store):
+    record, _ = store.add_request(new_record())
+    request_id = record.request.id
+
+    store.record_step(request_id, "create_work_item", {"work_item_id": 41})
+    store.record_step(request_id, "create_work_item", {"work_item_id": 99})
+    store.record_step(request_id, "email_client", {"message_id": "m-1"})
+
+    assert store.get_request(request_id).steps == {
+        "create_work_item": {"work_item_id": 41},
+        "email_client": {"message_id": "m-1"},
+    }
+
+
+def test_recording_a_step_marks_the_request_as_touched(store):
+    record, _ = store.add_request(new_record())
+    before = store.get_request(record.request.id).updated_at
+
+    store.record_step(record.request.id, "email_client", {"message_id": "m-1"})
+
+    assert store.get_request(record.request.id).updated_at > before
+
+
+def test_step_names_and_results_keep_any_character(store):
+    record, _ = store.add_request(new_record())
+    name = "decision/proceed#1?it's 50% done"
+    store.record_step(record.request.id, name, {"note": "a/b\\c#d?e 'quoted' 😀"})
+
+    assert store.get_request(record.request.id).steps == {name: {"note": "a/b\\c#d?e 'quoted' 😀"}}
+
+
+def test_a_large_request_round_trips(store):
+    # ~150 KB of text in three scripts: over the 64 KiB a Table Storage string can hold
+    description = ("Étienne 漢字 😀 " * 12_000)[:150_000]
+    answers = [
+        {"question_id": f"q{i}", "question": f"Q{i}", "text": description[:20_000]}
+        for i in range(3)
+    ]
+    record = new_record(description=description, answers=answers)
+    store.add_request(record)
+
+    assert store.get_request(record.request.id).request == record.request
+
+
+def test_status_and_reason_are_recorded(store):
+    record, _ = store.add_request(new_record())
+    request_id = record.request.id
+
+    store.set_status(request_id, "failed", last_error="DevOps refused the call: 400")
+    failed = store.get_request(request_id)
+    store.set_status(request_id, "done")
+    done = store.get_request(request_id)
+
+    assert (failed.status, failed.last_error) == (
+        RequestStatus.FAILED,
+        "DevOps refused the call: 400",
+    )
+    assert (done.status, done.last_error) == (RequestStatus.DONE, "")
+
+
+def test_a_lease_is_exclusive_until_its_owner_releases_it(store):
+    record, _ = store.add_request(new_record())
+    request_id = record.request.id
+
+    assert store.acquire_lease(request_id, "worker-a", 60)
+    assert not store.acquire_lease(request_id, "worker-b", 60)
+    assert store.acquire_lease(request_id, "worker-a", 60)  # its owner may renew it
+    store.release_lease(request_id, "worker-b")  # not the owner: nothing happens
+    assert not store.acquire_lease(request_id, "worker-b", 60)
+    store.release_lease(request_id, "worker-a")
+    assert store.acquire_lease(request_id, "worker-b", 60)
+
+
+def test_an_expired_lease_can_be_taken_over(store):
+    record, _ = store.add_request(new_record())
+
+    assert store.acquire_lease(record.request.id, "worker-a", 0)
+    assert store.acquire_lease(record.request.id, "worker-b", 60)
+    assert not store.acquire_lease(record.request.id, "worker-a", 60)
+
+
+def test_of_workers_racing_for_a_lease_exactly_one_wins(store):
+    record, _ = store.add_request(new_record())
+
+    won = all_at_once(6, lambda i: store.acquire_lease(record.request.id, f"worker-{i}", 60))
+
+    assert won.count(True) == 1
+
+
+def test_status_changes_do_not_break_a_held_lease(store):
+    record, _ = store.add_request(new_record())
+    request_id = record.request.id
+
+    assert store.acquire_lease(request_id, "worker-a", 60)
+    store.set_status(request_id, "in_progress")
+    store.record_step(request_id, "email_client", {})
+
+    assert not store.acquire_lease(request_id, "worker-b", 60)
+
+
+def test_a_lease_needs_a_recorded_request(store):
+    with pytest.raises(RequestNotFound):
+        store.acquire_lease("0123456789abcdef", "worker-a", 60)
+
+
+def test_of_two_claims_at_once_exactly_one_wins_and_both_see_it(store):
+    record, _ = store.add_request(new_record())
+
+    results = all_at_once(
+        6, lambda i: store.claim(record.request.id, "decision", {"verb": f"verb-{i}"})
+    )
+
+    assert len({r["verb"] for r in results}) == 1
+    assert store.claim(record.request.id, "decision", {"verb": "late"}) == results[0]
+    assert store.claim(record.request.id, "another", {"verb": "late"}) == {"verb": "late"}
+
+
+def test_a_second_vote_by_the_same_person_replaces_the_first(store):
+    record, _ = store.add_request(new_record())
+    request_id = record.request.id
+
+    assert store.set_vote(request_id, vote("29:1-alex", VoteChoice.PROCEED)) is None
+    assert store.set_vote(request_id, vote("29:1-sam/x#?", VoteChoice.BUG_OR_FEATURE)) is None
+    replaced = store.set_vote(request_id, vote("29:1-alex", VoteChoice.NOT_OUR_PROBLEM))
+
+    assert replaced is not None and replaced.choice == VoteChoice.PROCEED
+    assert [(v.voter_id, v.choice) for v in store.votes(request_id)] == [
+        ("29:1-alex", VoteChoice.NOT_OUR_PROBLEM),
+        ("29:1-sam/x#?", VoteChoice.BUG_OR_FEATURE),
+    ]
+
+
+def test_votes_of_one_request_are_not_another_requests_votes(store):
+    one, _ = store.add_request(new_record())
+    other, _ = store.add_request(new_record())
+    store.set_vote(one.request.id, vote("29:1-alex", VoteChoice.PROCEED))
+
+    assert store.votes(other.request.id) == []
+
+
+def test_requests_are_listed_newest_first_and_by_status(store):
+    ids = [store.add_request(new_record())[0].request.id for _ in range(4)]
+    store.set_status(ids[1], "failed", last_error="boom")
+    store.set_status(ids[3], "failed", last_error="boom")
+    store.record_step(ids[3], "email_client", {"message_id": "m-9"})
+
+    assert [r.request.id for r in store.list_requests()] == ids[::-1]
+    assert [r.request.id for r in store.list_requests(limit=2)] == [ids[3], ids[2]]
+    failed = store.list_requests(status="failed")
+    assert [r.request.id for r in failed] == [ids[3], ids[1]]
+    assert failed[0].steps == {"email_client": {"message_id": "m-9"}}
+    assert store.list_requests(status="done") == []
