@@ -262,20 +262,23 @@ def _effects(world: World, request_ids: list[str]) -> dict[str, Any]:
     counts: dict[str, Counter[str]] = {kind: Counter() for kind in wanted}
     for message in world.graph.messages("intake@contoso.example"):
         key = message["internetMessageHeaders"][0]["value"]
-        for kind, step in (("client_email", "email_client"), ("coordinator_email", "email_coordinator")):
+        for kind, step in (
+            ("client_email", "email_client"),
+            ("coordinator_email", "email_coordinator"),
+        ):
             if key.endswith(f"-{step}"):
                 counts[kind][key.removeprefix("intake-").removesuffix(f"-{step}")] += 1
         if key.endswith("-tell_client_planning"):
-            counts["planning"][key.removeprefix("intake-").removesuffix("-tell_client_planning")] += 1
+            counts["planning"][
+                key.removeprefix("intake-").removesuffix("-tell_client_planning")
+            ] += 1
     for thread in world.connector.threads.values():
         (attachment,) = thread["activity"]["attachments"]
         counts["card"][attachment["content"]["refresh"]["action"]["data"]["requestId"]] += 1
     for request_id, work_items, comments in _work_item_effects(world):
         counts["work_item"][request_id] += work_items
         counts["planning"][request_id] += comments
-    lost = sum(
-        1 for rid in request_ids if any(counts[kind][rid] < 1 for kind in wanted)
-    )
+    lost = sum(1 for rid in request_ids if any(counts[kind][rid] < 1 for kind in wanted))
     duplicates = sum(max(0, n - 1) for counter in counts.values() for n in counter.values())
     return {
         "lost": lost,

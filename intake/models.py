@@ -150,6 +150,9 @@ class Comment:
     key: str
     html: str
     mention: Identity | None = None
+    # True on a request's first run: no earlier attempt can have added it, so the adapter may
+    # add it without looking for ``key`` first (and looks only when it retries).
+    first_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ class Email:
     text: str
     cc: tuple[str, ...] = ()
     work_item_id: int | None = None
+    # True on a request's first run: no earlier attempt can have sent it, so the adapter may
+    # send without looking for ``key`` first (and looks only when it retries).
+    first_attempt: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from typing import Any
 
 from intake import emails
@@ -114,13 +114,19 @@ def resume_stalled_requests(services: Services, *, quiet_for: float = 300.0) -> 
 
 # --- the steps ---------------------------------------------------------------------------
 
-StepFunction = Callable[[RequestRecord, Services], dict[str, Any]]
+# A step gets the request as recorded so far and ``first_run``: True when no earlier run of
+# this request can have started any step, so nothing can exist yet and the lookups that make a
+# replay safe (work item by tag, email and comment by key) would only cost round trips.
+StepFunction = Callable[..., dict[str, Any]]
+FIRST_RUN = "first_run"  # the claim that makes exactly one run of a request its first
 
 
-def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any]:
+def create_work_item(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     """Create the request's work item, unless one with its tag exists (a crash after create)."""
     settings, request = services.settings, record.request
-    existing = services.work_items.find_by_tag(request.tag)
+    existing = None if first_run else services.work_items.find_by_tag(request.tag)
     if existing is not None:
         log.info("request %s: work item %s found by tag", request.id, existing.id)
         return {"work_item_id": existing.id, "url": existing.url, "reconciled": True}
@@ -146,15 +152,19 @@ def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any
     return {"work_item_id": ref.id, "url": ref.url}
 
 
-def email_client(record: RequestRecord, services: Services) -> dict[str, Any]:
+def email_client(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     email = emails.client_confirmation(
         record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
     )
-    return {"message_id": _send_once(email, services)}
+    return {"message_id": _send_once(email, services, first_run)}
 
 
-def email_coordinator(record: RequestRecord, services: Services) -> dict[str, Any]:
+def email_coordinator(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     email = emails.coordinator_new_request(
         record.request,
@@ -163,32 +173,40 @@ def email_coordinator(record: RequestRecord, services: Services) -> dict[str, An
         services.settings.coordinator_email,
         _key(record, Step.EMAIL_COORDINATOR),
     )
-    return {"message_id": _send_once(email, services)}
+    return {"message_id": _send_once(email, services, first_run)}
 
 
-def move_to_planning(record: RequestRecord, services: Services) -> dict[str, Any]:
+def move_to_planning(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     state = services.settings.state_planning
     services.work_items.set_state(_work_item_id(record), state)
     return {"state": state}
 
 
-def tell_client_planning(record: RequestRecord, services: Services) -> dict[str, Any]:
+def tell_client_planning(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     """@mention the client on the work item if DevOps knows them, else email them the same
     words: every client is told exactly once."""
     request, work_item_id = record.request, _work_item_id(record)
     identity = services.work_items.find_identity(request.client_email)
     key = _key(record, Step.TELL_CLIENT_PLANNING)
     if identity is not None:
-        comment = Comment(key=key, html=emails.PLANNING_WORDS, mention=identity)
+        comment = Comment(
+            key=key, html=emails.PLANNING_WORDS, mention=identity, first_attempt=first_run
+        )
         comment_id = services.work_items.add_comment(work_item_id, comment)
         return {"via": "comment", "comment_id": comment_id}
     email = emails.client_planning(
         request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
     )
-    return {"via": "email", "message_id": _send_once(email, services)}
+    return {"via": "email", "message_id": _send_once(email, services, first_run)}
 
 
-def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any]:
+def post_triage_card(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
@@ -210,7 +228,8 @@ STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
 
 
 def run_steps(request_id: str, services: Services, *, owner: str | None = None) -> RequestRecord:
-    """Run every step of a request that is not done yet, independent ones side by side.
+    """Run every step of a request that is not done yet, each as soon as the steps it needs
+    are done (independent ones side by side).
 
     Transient failures are re-raised so the queue delivers the message again; a permanent one
     marks the request failed (replayable with ``python -m intake replay``).
@@ -221,13 +240,9 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         log.info("request %s is being run by another worker; leaving it", request_id)
         return store.get_request(request_id)
     try:
+        first_run = store.claim(request_id, FIRST_RUN, {"owner": owner}).get("owner") == owner
         store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
-        while True:
-            record = store.get_request(request_id)
-            ready = next_steps(record)
-            if not ready:
-                break
-            _run_ready(record, ready, services)
+        _run_plan(store.get_request(request_id), services, first_run=first_run)
         store.set_status(request_id, RequestStatus.DONE.value)
         log.info("request %s: all steps done", request_id)
         return store.get_request(request_id)
@@ -259,22 +274,40 @@ def next_steps(record: RequestRecord) -> list[Step]:
     ]
 
 
-def _run_ready(record: RequestRecord, ready: list[Step], services: Services) -> None:
-    def run(step: Step) -> None:
-        function, _ = STEP_PLAN[step]
-        result = function(record, services)
-        services.store.record_step(record.request.id, step.value, result)
+def _run_plan(record: RequestRecord, services: Services, *, first_run: bool) -> None:
+    """Start each step the moment its prerequisites are done: independent steps wait on
+    different remotes side by side, and a slow one holds up only the steps that need it.
+    Each step is recorded as soon as it is done; after a failure no new step starts, the
+    running ones finish (and are recorded), then the first failure is raised."""
+    steps = dict(record.steps)
 
-    if len(ready) == 1:
-        run(ready[0])
-        return
-    # Independent steps wait on different remotes: run them side by side, record each as soon
-    # as it is done, and only then raise the first failure (so no finished step is forgotten).
-    with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-        futures = [pool.submit(run, step) for step in ready]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    def run(step: Step, snapshot: RequestRecord) -> dict[str, Any]:
+        function, _ = STEP_PLAN[step]
+        result: dict[str, Any] = function(snapshot, services, first_run=first_run)
+        services.store.record_step(record.request.id, step.value, result)
+        return result
+
+    running: dict[Future[dict[str, Any]], Step] = {}
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=len(STEP_PLAN)) as pool:
+        while True:
+            if not errors:
+                current = record.model_copy(update={"steps": dict(steps)})
+                for step in next_steps(current):
+                    if step not in running.values():
+                        running[pool.submit(run, step, current)] = step
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                step = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    errors.append(error)
+                else:
+                    steps[step.value] = future.result()
     if errors:
-        raise errors[0]  # type: ignore[misc]
+        raise errors[0]
 
 
 def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None:
@@ -283,10 +316,11 @@ def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None
     return by_name.get(severity.strip().lower())
 
 
-def _send_once(email: Email, services: Services) -> str:
+def _send_once(email: Email, services: Services, first_run: bool) -> str:
     """Send the email; the Mailer port looks for its key first, so a replay after a crash
-    that followed the send sends nothing (one lookup per email, in the adapter)."""
-    return services.mailer.send(email)
+    that followed the send sends nothing (one lookup per email, in the adapter). On a
+    request's first run nothing can have been sent: the adapter may skip that lookup."""
+    return services.mailer.send(replace(email, first_attempt=first_run))
 
 
 def _work_item_id(record: RequestRecord) -> int:
