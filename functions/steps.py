@@ -7,8 +7,8 @@ import logging
 
 import azure.functions as func
 
-from intake import bootstrap, workflow
-
+# The intake package is imported by each function on its first call, not at indexing (see
+# functions/intake.py).
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,13 @@ def run_steps(message: func.QueueMessage) -> None:
     except (ValueError, KeyError, TypeError):
         log.error("queue message %s is unreadable; it will end in the poison queue", message.id)
         raise
+    from intake import bootstrap, workflow
+
     workflow.run_steps(request_id, bootstrap.services())
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 def resume_stalled(timer: func.TimerRequest) -> None:
+    from intake import bootstrap, workflow
+
     workflow.resume_stalled_requests(bootstrap.services())

@@ -207,7 +207,7 @@ class DevOpsWorkItems:
             # The work item as this worker last wrote it saves the read: the ``test /rev``
             # still guards the change (a stale copy gets 412, then a fresh read). Deciding
             # there is nothing to do always takes a fresh read.
-            item = None if expand else self._seen.take(work_item_id)
+            item: Any = None if expand else self._seen.take(work_item_id)
             document = change(item) if item is not None else []
             if not document:
                 item = self._read(work_item_id, expand)
