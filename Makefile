@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test e2e unit lint fmt demo bench doctor clean
+.PHONY: dev test e2e unit lint fmt demo bench doctor package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: $(STAMP)
 demo:
 	curl -sS -X POST -H 'Content-Type: application/json' \
 	  --data @forms/sample-submission.json http://127.0.0.1:$${INTAKE_PORT:-7071}/api/intake; echo
+
+# The Teams app zip (dist/intake-teams-app.zip) with INTAKE_BOT_APP_ID and INTAKE_PUBLIC_BASE_URL.
+package: $(STAMP)
+	$(PY) -m intake package
 
 clean:
 	rm -rf $(VENV) node_modules .intake .pytest_cache .ruff_cache .mypy_cache

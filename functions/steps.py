@@ -17,15 +17,26 @@ log = logging.getLogger(__name__)
 def run_steps(message: func.QueueMessage) -> None:
     """Exceptions propagate on purpose: the host retries the message, then moves it to the
     poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
-    unreadable message."""
+    unreadable message. ``kind`` says which work: a request's steps (the default), a
+    decision's steps, or copying a vote to the work item."""
+    from intake import bootstrap, triage, workflow
+
     try:
-        request_id = str(json.loads(message.get_body().decode("utf-8"))["request_id"])
-    except (ValueError, KeyError, TypeError):
+        body = json.loads(message.get_body().decode("utf-8"))
+        request_id = str(body["request_id"])
+        kind = str(body.get("kind", workflow.RUN_STEPS))
+    except (ValueError, KeyError, TypeError, AttributeError):
         log.error("queue message %s is unreadable; it will end in the poison queue", message.id)
         raise
-    from intake import bootstrap, workflow
-
-    workflow.run_steps(request_id, bootstrap.services())
+    if kind == triage.RUN_DECISION:
+        triage.run_decision(request_id, bootstrap.services())
+    elif kind == triage.COPY_VOTE:
+        triage.copy_vote(body, bootstrap.services())
+    elif kind == workflow.RUN_STEPS:
+        workflow.run_steps(request_id, bootstrap.services())
+    else:
+        log.error("queue message %s has the unknown kind %r", message.id, kind)
+        raise ValueError(f"unknown queue message kind {kind!r}")
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)

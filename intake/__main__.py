@@ -1,12 +1,12 @@
 """``python -m intake <command>``: dev (the local host), replay (stuck and poisoned requests),
-doctor (check the configured systems)."""
+doctor (check the configured systems), package (the Teams app zip)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from intake.cli import dev, doctor, replay
+from intake.cli import dev, doctor, package, replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.register(commands)
     replay.register(commands)
     doctor.register(commands)
+    package.register(commands)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from intake import telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_outbox import SqliteOutbox
@@ -23,6 +24,7 @@ from intake.ports import Services
 
 _lock = threading.Lock()
 _services: Services | None = None
+_bot: Any = None
 
 
 def services() -> Services:
@@ -31,7 +33,21 @@ def services() -> Services:
     with _lock:
         if _services is None:
             _services = build(load_settings())
+            telemetry.configure(_services.settings)
         return _services
+
+
+def bot() -> Any:
+    """The Teams bot endpoint (``intake.adapters.teams_bot.TeamsBot``) over the worker's
+    services, built on first use (the Agents SDK loads then, not at cold start)."""
+    global _bot
+    current = services()
+    with _lock:
+        if _bot is None or _bot.services is not current:
+            from intake.adapters.teams_bot import TeamsBot
+
+            _bot = TeamsBot(current)
+        return _bot
 
 
 def override(new: Services | None) -> None:

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     client_email_field: str = Field(
         "Custom.ClientEmail", description="Work item field that holds the client's email."
     )
+    dev_area_path: str = Field(
+        "",
+        description="Area path of the development backlog: where PBIs, Bugs and Features "
+        "from triage go (empty: project default).",
+    )
     pbi_type: str = Field("Product Backlog Item", description="Type created by 'Create PBI'.")
     task_type: str = Field("Task", description="Type of the PBI's optional Tasks.")
     bug_type: str = Field("Bug", description="Type created for 'Bug'.")

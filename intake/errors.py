@@ -7,6 +7,7 @@ IntakeError                      base; ``status``, ``type`` slug, ``title``
 ├── NotScrumMaster               403: a decision verb from someone who is not a scrum master
 ├── UnauthenticatedActivity      401: a bot activity without a valid Bot Framework token
 ├── DecisionAlreadyMade          409: a decision on a request that is already decided
+├── RequestBusy                  409: another worker holds the request's lease (retry later)
 └── ExternalError                a remote system failed
     ├── StaleWorkItem            412: the work item changed since it was read
     ├── Throttled                429: the remote asks us to wait ``retry_after`` seconds
@@ -99,6 +100,15 @@ class DecisionAlreadyMade(IntakeError):
     status = 409
     slug = "decision-already-made"
     title = "This request is already decided"
+
+
+class RequestBusy(IntakeError):
+    """Raised by a queued decision run when another worker holds the request's lease: the
+    queue delivers the message again later."""
+
+    status = 409
+    slug = "request-busy"
+    title = "The request is being worked on"
 
 
 class ExternalError(IntakeError):

@@ -203,3 +203,28 @@ class Vote(BaseModel):
     voter_name: str
     choice: VoteChoice
     at: datetime = Field(default_factory=utcnow)
+
+
+class DecisionKind(StrEnum):
+    """What a scrum master decides on the triage card (each value is the card's verb)."""
+
+    CREATE_PBI = "create_pbi"
+    NOT_OUR_PROBLEM = "close_not_our_problem"
+    BUG_OR_FEATURE = "create_bug_or_feature"
+    SPRINT_URGENT = "sprint_urgent"
+    HANDLE_IN_SPRINT = "handle_in_sprint"
+
+
+class Decision(BaseModel):
+    """A scrum master's decision on a request, taken once (``token`` tells whose click won)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DecisionKind
+    by_id: str  # the Teams user id (29:...) of the scrum master
+    by_name: str
+    token: str
+    tasks: tuple[str, ...] = ()  # Create PBI: titles of the Tasks to create under the PBI
+    root_cause: str = ""  # Not our problem: the note to the client
+    bug_or_feature: str = ""  # Bug / Feature request: "bug" or "feature"
+    at: datetime = Field(default_factory=utcnow)

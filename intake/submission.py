@@ -16,6 +16,7 @@ from intake.errors import InvalidSubmission, UnknownForm
 from intake.models import Answer, Request
 
 MAX_ANSWERS = 200
+MAX_NESTING = 32  # a submission is 2 levels deep; anything far deeper is not a form
 MAX_ANSWER_CHARS = 8_000
 MAX_FIELD_CHARS = {
     "title": 255,  # System.Title's limit in DevOps
@@ -65,6 +66,16 @@ def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Subm
             slug="malformed-json",
             title="The body is not valid JSON",
         )
+    brackets = body.count(b"[") + body.count(b"{")  # at C speed: most bodies stop here
+    if brackets > MAX_NESTING and nesting_depth(body) > MAX_NESTING:
+        # Checked before parsing: a deep enough document makes json.loads recurse until
+        # Python's recursion limit, which is slow and can fail anywhere on the way back.
+        raise InvalidSubmission(
+            f"The body is nested more than {MAX_NESTING} levels deep.",
+            status=400,
+            slug="malformed-json",
+            title="The body is not valid JSON",
+        )
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -101,6 +112,28 @@ def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Subm
         raise InvalidSubmission(
             "The submission has invalid fields.", errors=_field_errors(exc)
         ) from None
+
+
+def nesting_depth(body: bytes) -> int:
+    """The deepest nesting of JSON arrays and objects, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
 
 
 def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:

@@ -7,6 +7,7 @@ right after, so a retry or a crash resumes at the first step not done and repeat
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
-from intake import emails
+from intake import emails, telemetry
 from intake.description import describe_request
 from intake.errors import ExternalError, IntakeError
 from intake.models import (
@@ -29,6 +30,7 @@ from intake.models import (
 from intake.ports import Services
 from intake.submission import parse_body, to_request
 from intake.triage_card import build_triage_card
+from intake.triage_rules import scrum_master_teams_ids
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ def submit_request(body: bytes, content_type: str | None, services: Services) ->
         enqueue_steps(record.request.id, services)
     else:
         log.info("request %s submitted again; nothing new", record.request.id)
+    telemetry.received(record.request.id, duplicate=not created)
     return Receipt(
         request_id=record.request.id,
         status=record.status.value,
@@ -118,7 +121,6 @@ def resume_stalled_requests(services: Services, *, quiet_for: float = 300.0) -> 
 # this request can have started any step, so nothing can exist yet and the lookups that make a
 # replay safe (work item by tag, email and comment by key) would only cost round trips.
 StepFunction = Callable[..., dict[str, Any]]
-FIRST_RUN = "first_run"  # the claim that makes exactly one run of a request its first
 
 
 def create_work_item(
@@ -148,6 +150,7 @@ def create_work_item(
         fields=fields,
     )
     ref = services.work_items.create(draft, tag=request.tag)
+    telemetry.note(work_item_id=ref.id)
     log.info("request %s: work item %s created", request.id, ref.id)
     return {"work_item_id": ref.id, "url": ref.url}
 
@@ -211,7 +214,9 @@ def post_triage_card(
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
+    card["refresh"]["userIds"] = scrum_master_teams_ids(services.settings)
     thread = services.channel.post_card(card, key=_key(record, Step.POST_TRIAGE_CARD))
+    telemetry.note(work_item_id=work_item_id, card_activity_id=thread.activity_id)
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
 
 
@@ -227,6 +232,7 @@ STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
 }
 
 
+@telemetry.traced_request("intake.run_steps")
 def run_steps(request_id: str, services: Services, *, owner: str | None = None) -> RequestRecord:
     """Run every step of a request that is not done yet, each as soon as the steps it needs
     are done (independent ones side by side).
@@ -240,9 +246,12 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         log.info("request %s is being run by another worker; leaving it", request_id)
         return store.get_request(request_id)
     try:
-        first_run = store.claim(request_id, FIRST_RUN, {"owner": owner}).get("owner") == owner
+        record = store.get_request(request_id)
+        # Every run marks the request in progress before its first step, and nothing marks it
+        # received again: a request still received has never had a step started.
+        first_run = record.status == RequestStatus.RECEIVED and not record.steps
         store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
-        _run_plan(store.get_request(request_id), services, first_run=first_run)
+        _run_plan(record, services, first_run=first_run)
         store.set_status(request_id, RequestStatus.DONE.value)
         log.info("request %s: all steps done", request_id)
         return store.get_request(request_id)
@@ -295,7 +304,10 @@ def _run_plan(record: RequestRecord, services: Services, *, first_run: bool) -> 
                 current = record.model_copy(update={"steps": dict(steps)})
                 for step in next_steps(current):
                     if step not in running.values():
-                        running[pool.submit(run, step, current)] = step
+                        # Each thread gets a copy of this context: the request's span and
+                        # ids go with it.
+                        context = contextvars.copy_context()
+                        running[pool.submit(context.run, run, step, current)] = step
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

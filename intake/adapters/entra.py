@@ -31,6 +31,9 @@ class ClientCredentials:
         self.system = system
         self._app: Any = None
         self._lock = threading.Lock()
+        # Steps run side by side: without this, two threads that miss msal's cache at once
+        # would both ask Entra for a token. One asks; the other then finds it cached.
+        self._token_lock = threading.Lock()
 
     def _client(self) -> Any:
         with self._lock:
@@ -51,7 +54,9 @@ class ClientCredentials:
     def token(self) -> str:
         """An access token for ``scope``; raises our errors, never msal's (nor the secret)."""
         try:
-            result = self._client().acquire_token_for_client(scopes=[self.scope])
+            client = self._client()
+            with self._token_lock:
+                result = client.acquire_token_for_client(scopes=[self.scope])
         except Exception as exc:  # noqa: BLE001 - msal raises plain exceptions on network errors
             raise ExternalUnavailable(
                 f"{self.system}: cannot reach {self.authority} for a token ({type(exc).__name__})",

@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 from azure.functions.queue import QueueMessage
+from azure.functions.timer import TimerRequest
 
 from intake import bootstrap
 from intake.adapters.local_queue import SqliteQueue
@@ -227,14 +228,21 @@ class LocalHost:
                 queue.complete(message)
 
     def run_timers(self) -> None:
-        while not self.stopping.wait(1.0):
+        last = datetime.now(UTC).replace(microsecond=0)
+        while not self.stopping.wait(0.5):
             now = datetime.now(UTC).replace(microsecond=0)
-            for timer in self.table.timers:
-                if timer.schedule.matches(now):
-                    try:
-                        self.call(timer.handler, func.TimerRequest())  # type: ignore[abstract]
-                    except Exception:
-                        log.exception("timer %s failed", timer.name)
+            while last < now:  # every second once, even if a wait overran one
+                last += timedelta(seconds=1)
+                self.fire_due_timers(last)
+
+    def fire_due_timers(self, now: datetime) -> None:
+        """Run every timer whose schedule matches ``now`` (to the second)."""
+        for timer in self.table.timers:
+            if timer.schedule.matches(now):
+                try:
+                    self.call(timer.handler, TimerRequest())
+                except Exception:
+                    log.exception("timer %s failed", timer.name)
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, host: str, port: int) -> tuple[str, int]:

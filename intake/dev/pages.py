@@ -33,6 +33,7 @@ _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
 )
 Response = tuple[int, dict[str, str], bytes]
+LOCAL_TENANT_ID = "local-tenant"
 
 
 def handle(
@@ -49,7 +50,10 @@ def handle(
     if path == "/dev/outbox":
         return _page("outbox.html", {"messages": views.outbox.messages()})
     if path == "/dev/channel":
-        return _page("channel.html", {"threads": views.channel.threads(), "people": views.users()})
+        return _page(
+            "channel.html",
+            {"threads": views.channel.threads(), "people": views.users(), "bot": views.bot()},
+        )
     if path == "/dev/api/workitems":
         return _json(200, views.work_items())
     if path.startswith("/dev/api/workitems/"):
@@ -123,6 +127,14 @@ class LocalViews:
             }
             for p in self.settings.people
         ]
+
+    def bot(self) -> dict[str, str]:
+        """What the channel page puts in the invokes it sends, as Teams would."""
+        return {
+            "tenant_id": self.settings.bot_tenant_id or LOCAL_TENANT_ID,
+            "service_url": self.settings.teams_service_url,
+            "bot_id": f"28:{self.settings.bot_app_id or 'local-intake-bot'}",
+        }
 
     def requests(self) -> list[dict[str, Any]]:
         return [

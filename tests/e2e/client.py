@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,57 @@ import requests
 
 from intake import bootstrap
 from intake.config import Settings
+
+LOCAL_TENANT_ID = "local-tenant"
+LOCAL_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+BOT_ID = "28:local-intake-bot"
+
+
+def invoke_activity(
+    thread: dict[str, Any],
+    person: dict[str, Any],
+    verb: str,
+    data: dict[str, Any],
+    *,
+    trigger: str = "manual",
+    tenant_id: str = LOCAL_TENANT_ID,
+    service_url: str = LOCAL_SERVICE_URL,
+) -> dict[str, Any]:
+    """The ``adaptiveCard/action`` invoke Teams sends when ``person`` clicks an Action.Execute
+    with ``verb`` on the card of ``thread`` (``data``: the action's data merged with inputs)."""
+    return {
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "id": f"f:{uuid.uuid4().hex}",
+        "timestamp": "2026-01-05T10:00:00.000Z",
+        "localTimestamp": "2026-01-05T11:00:00.000+01:00",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {
+            "id": person["teams_id"],
+            "name": person["name"],
+            "aadObjectId": person["aad_object_id"],
+        },
+        "conversation": {
+            "isGroup": True,
+            "conversationType": "channel",
+            "tenantId": tenant_id,
+            "id": thread["conversation_id"],
+        },
+        "recipient": {"id": BOT_ID, "name": "Intake"},
+        "entities": [{"type": "clientInfo", "locale": "en-US", "platform": "Web"}],
+        "channelData": {
+            "channel": {"id": thread["conversation_id"].split(";")[0]},
+            "tenant": {"id": tenant_id},
+            "source": {"name": "message"},
+        },
+        "replyToId": thread["activity_id"],
+        "value": {
+            "action": {"type": "Action.Execute", "id": verb, "verb": verb, "data": data},
+            "trigger": trigger,
+        },
+        "locale": "en-US",
+    }
 
 
 def free_port() -> int:
@@ -99,6 +151,53 @@ class LocalHostClient:
 
     def users(self) -> list[dict[str, Any]]:
         return self.get("/dev/api/users")  # type: ignore[no-any-return]
+
+    def person(self, name: str) -> dict[str, Any]:
+        """A local demo person by (the start of) their name."""
+        return next(p for p in self.users() if p["name"].startswith(name))
+
+    # --- Teams ----------------------------------------------------------------------------
+    def send_activity(
+        self, activity: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        return self.http.post(
+            f"{self.base_url}/api/messages",
+            data=json.dumps(activity).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+            timeout=10,
+        )
+
+    def click(
+        self,
+        thread: dict[str, Any],
+        person: str | dict[str, Any],
+        verb: str,
+        data: dict[str, Any] | None = None,
+        *,
+        trigger: str = "manual",
+    ) -> dict[str, Any]:
+        """``person`` clicks ``verb`` on ``thread``'s card; returns the card they then see.
+
+        Asserts the invoke answer has the Universal Actions shape for a card."""
+        who = self.person(person) if isinstance(person, str) else person
+        request_id = self.request_id_of(thread)
+        action_data = {"requestId": request_id, **(data or {})}
+        answer = self.send_activity(
+            invoke_activity(thread, who, verb, action_data, trigger=trigger)
+        )
+        assert answer.status_code == 200, (answer.status_code, answer.text)
+        body: dict[str, Any] = answer.json()
+        assert body["statusCode"] == 200, body
+        assert body["type"] == "application/vnd.microsoft.card.adaptive", body
+        card: dict[str, Any] = body["value"]
+        return card
+
+    @staticmethod
+    def request_id_of(thread: dict[str, Any]) -> str:
+        return str(thread["card"]["refresh"]["action"]["data"]["requestId"])
+
+    def thread_of(self, request_id: str) -> dict[str, Any]:
+        return next(t for t in self.threads() if self.request_id_of(t) == request_id)
 
     def page(self, path: str) -> str:
         answer = self.http.get(f"{self.base_url}{path}", timeout=10)

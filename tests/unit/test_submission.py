@@ -112,3 +112,10 @@ def test_typed_markup_is_kept_as_text_and_control_characters_dropped():
 def test_numbers_and_booleans_become_text():
     request = parse(sample_submission(organisation=42, environment=True))
     assert request.organisation == "42" and request.environment == "Yes"
+
+
+def test_nesting_depth_ignores_brackets_in_strings():
+    from intake.submission import nesting_depth
+
+    assert nesting_depth(b'{"a": [1, {"b": "[[[{{{\\"]]]"}]}') == 3
+    assert nesting_depth(b"[" * 40 + b"]" * 40) == 40

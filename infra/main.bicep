@@ -1,0 +1,307 @@
+// Intake on Azure: `azd up` provisions everything here and deploys the Function App.
+// Resource group scope is created here so that one `azd down` removes everything.
+targetScope = 'subscription'
+
+// --- the environment -----------------------------------------------------------------------
+@minLength(1)
+@maxLength(40)
+@description('azd environment name: part of every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the resources (Flex Consumption must be offered there).')
+param location string
+
+@description('Memory of one Function App instance (MB): 512, 2048 or 4096.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the Function App scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Azure Bot pricing tier (F0 is free; Teams is a standard channel).')
+@allowed(['F0', 'S1'])
+param botSku string = 'F0'
+
+@description('Microsoft Forms form id for the Forms flow (Logic App). Empty: no Logic App (use Power Automate).')
+param formsFormId string = ''
+
+@description('Seed of the function key the Forms flow calls with (the preprovision hook makes one); a new seed rotates the key.')
+@secure()
+@minLength(32)
+param formsKeySeed string = newGuid()
+
+// --- the work item (INTAKE_*, see intake/config.py) ----------------------------------------
+param workItemType string = 'Issue'
+param areaPath string = ''
+
+@description('Area path of the PBIs, Bugs and Features a decision creates (empty: the request\'s area).')
+param devAreaPath string = ''
+param iterationPath string = ''
+param stateNew string = 'New'
+param statePlanning string = 'In Planning'
+param stateClosed string = 'Closed'
+// Lists and maps are JSON text, exactly as the INTAKE_* variables take them.
+@description('Tags on every request\'s work item (JSON list).')
+param tags string = '["intake"]'
+@description('Severity answer -> DevOps priority (JSON object).')
+param severityPriority string = '{"Critical": 1, "High": 2, "Medium": 3, "Low": 4}'
+param clientEmailField string = 'Custom.ClientEmail'
+param pbiType string = 'Product Backlog Item'
+param taskType string = 'Task'
+param bugType string = 'Bug'
+param featureType string = 'Feature'
+param sprintUrgentTag string = 'sprint-urgent'
+@description('Largest accepted POST /api/intake body (bytes).')
+param maxBodyBytes int = 262144
+
+// --- people --------------------------------------------------------------------------------
+param coordinatorName string
+@description('Where "new request" emails go.')
+param coordinatorEmail string
+@description('Scrum masters: Entra object ids or emails, comma-separated.')
+param scrumMasters string
+param scrumMasterGroupId string = ''
+
+// --- Azure DevOps (a PAT, or a service principal) ------------------------------------------
+@description('e.g. https://dev.azure.com/contoso')
+param devopsOrgUrl string
+param devopsProject string
+param devopsTeam string = ''
+@secure()
+param devopsPat string = ''
+param devopsTenantId string = ''
+param devopsClientId string = ''
+@secure()
+param devopsClientSecret string = ''
+
+// --- Microsoft Graph mail ------------------------------------------------------------------
+@description('Mailbox the emails are sent from.')
+param mailSender string
+param graphTenantId string
+param graphClientId string
+@secure()
+param graphClientSecret string
+param graphEndpoint string = 'https://graph.microsoft.com'
+param loginAuthority string = 'https://login.microsoftonline.com'
+
+// --- the Teams bot (single tenant) ---------------------------------------------------------
+param botAppId string
+@secure()
+param botAppSecret string
+param botTenantId string
+param botOpenidMetadataUrl string = 'https://login.botframework.com/v1/.well-known/openidconfiguration'
+param teamsServiceUrl string = 'https://smba.trafficmanager.net/teams/'
+@description('Bot Connector token scope (US Gov: https://api.botframework.us/.default).')
+param botTokenScope string = 'https://api.botframework.com/.default'
+@description('Support channel id (19:...@thread.tacv2): from the channel\'s "Get link to channel".')
+param teamsChannelId string
+
+// --- storage -------------------------------------------------------------------------------
+param tableName string = 'intake'
+
+// --- names ---------------------------------------------------------------------------------
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var names = {
+  resourceGroup: 'rg-${environmentName}'
+  identity: 'id-intake-${token}'
+  logs: 'log-intake-${token}'
+  insights: 'appi-intake-${token}'
+  storage: 'stintake${token}'
+  vault: 'kv-intake-${token}'
+  plan: 'plan-intake-${token}'
+  functionApp: 'func-intake-${token}'
+  bot: 'bot-intake-${token}'
+  formsFlow: 'logic-intake-forms-${token}'
+}
+var tagsOnResources = { 'azd-env-name': environmentName, app: 'intake' }
+// The queue trigger names its queue in code (functions/steps.py): the setting must match it.
+var stepsQueue = 'intake-steps'
+var vaultSecrets = {
+  devopsPat: 'devops-pat'
+  devopsClientSecret: 'devops-client-secret'
+  graphClientSecret: 'graph-client-secret'
+  botAppSecret: 'bot-app-secret'
+  functionKey: 'intake-function-key'
+}
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: names.resourceGroup
+  location: location
+  tags: tagsOnResources
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: group
+  params: {
+    name: names.identity
+    location: location
+    tags: tagsOnResources
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: group
+  params: {
+    logAnalyticsName: names.logs
+    applicationInsightsName: names.insights
+    location: location
+    tags: tagsOnResources
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: group
+  params: {
+    name: names.storage
+    location: location
+    tags: tagsOnResources
+    queueNames: [stepsQueue, '${stepsQueue}-poison']
+    tableName: tableName
+    principalId: identity.outputs.principalId
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: group
+  params: {
+    name: names.vault
+    location: location
+    tags: tagsOnResources
+    principalId: identity.outputs.principalId
+    secretNames: vaultSecrets
+    devopsPat: devopsPat
+    devopsClientSecret: devopsClientSecret
+    graphClientSecret: graphClientSecret
+    botAppSecret: botAppSecret
+  }
+}
+
+// A secret's app setting is a Key Vault reference, or empty when the secret is not used.
+var vaultRef = 'VaultName=${names.vault}'
+var secretSetting = {
+  devopsPat: empty(devopsPat) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.devopsPat})'
+  devopsClientSecret: empty(devopsClientSecret) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.devopsClientSecret})'
+  graphClientSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.graphClientSecret})'
+  botAppSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.botAppSecret})'
+}
+
+// Every INTAKE_* setting the app reads (intake/config.py), by name. tests/infra checks this
+// object against the Settings class both ways; the Function App module adds the settings it
+// derives from its own resources (storage account, Application Insights, public URL).
+var intakeSettings = {
+  INTAKE_MAX_BODY_BYTES: string(maxBodyBytes)
+  INTAKE_WORK_ITEM_TYPE: workItemType
+  INTAKE_AREA_PATH: areaPath
+  INTAKE_DEV_AREA_PATH: devAreaPath
+  INTAKE_ITERATION_PATH: iterationPath
+  INTAKE_STATE_NEW: stateNew
+  INTAKE_STATE_PLANNING: statePlanning
+  INTAKE_STATE_CLOSED: stateClosed
+  INTAKE_TAGS: tags
+  INTAKE_SEVERITY_PRIORITY: severityPriority
+  INTAKE_CLIENT_EMAIL_FIELD: clientEmailField
+  INTAKE_PBI_TYPE: pbiType
+  INTAKE_TASK_TYPE: taskType
+  INTAKE_BUG_TYPE: bugType
+  INTAKE_FEATURE_TYPE: featureType
+  INTAKE_SPRINT_URGENT_TAG: sprintUrgentTag
+  INTAKE_COORDINATOR_NAME: coordinatorName
+  INTAKE_COORDINATOR_EMAIL: coordinatorEmail
+  INTAKE_SCRUM_MASTERS: string(map(split(scrumMasters, ','), master => trim(master)))
+  INTAKE_SCRUM_MASTER_GROUP_ID: scrumMasterGroupId
+  INTAKE_DEVOPS_ORG_URL: devopsOrgUrl
+  INTAKE_DEVOPS_PROJECT: devopsProject
+  INTAKE_DEVOPS_TEAM: devopsTeam
+  INTAKE_DEVOPS_PAT: secretSetting.devopsPat
+  INTAKE_DEVOPS_TENANT_ID: devopsTenantId
+  INTAKE_DEVOPS_CLIENT_ID: devopsClientId
+  INTAKE_DEVOPS_CLIENT_SECRET: secretSetting.devopsClientSecret
+  INTAKE_MAIL_SENDER: mailSender
+  INTAKE_GRAPH_TENANT_ID: graphTenantId
+  INTAKE_GRAPH_CLIENT_ID: graphClientId
+  INTAKE_GRAPH_CLIENT_SECRET: secretSetting.graphClientSecret
+  INTAKE_GRAPH_ENDPOINT: graphEndpoint
+  INTAKE_LOGIN_AUTHORITY: loginAuthority
+  INTAKE_BOT_APP_ID: botAppId
+  INTAKE_BOT_APP_SECRET: secretSetting.botAppSecret
+  INTAKE_BOT_TENANT_ID: botTenantId
+  INTAKE_BOT_OPENID_METADATA_URL: botOpenidMetadataUrl
+  INTAKE_TEAMS_SERVICE_URL: teamsServiceUrl
+  INTAKE_TEAMS_CHANNEL_ID: teamsChannelId
+  INTAKE_BOT_TOKEN_SCOPE: botTokenScope
+  INTAKE_STEPS_QUEUE: stepsQueue
+  INTAKE_TABLE_NAME: tableName
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: group
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: tagsOnResources
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    appSettings: intakeSettings
+    vaultName: vault.outputs.name
+    functionKeySecretName: vaultSecrets.functionKey
+    functionKeyValue: '${replace(formsKeySeed, '-', '')}${uniqueString(formsKeySeed, environmentName)}'
+  }
+}
+
+module bot 'modules/bot.bicep' = {
+  name: 'bot'
+  scope: group
+  params: {
+    name: names.bot
+    sku: botSku
+    tags: tagsOnResources
+    botAppId: botAppId
+    botTenantId: botTenantId
+    messagingEndpoint: '${functionApp.outputs.url}/api/messages'
+  }
+}
+
+module formsFlow 'modules/formsflow.bicep' = if (!empty(formsFormId)) {
+  name: 'formsflow'
+  scope: group
+  params: {
+    name: names.formsFlow
+    location: location
+    tags: tagsOnResources
+    formId: formsFormId
+    intakeUrl: '${functionApp.outputs.url}/api/intake'
+    vaultName: vault.outputs.name
+    functionKeySecretName: functionApp.outputs.functionKeySecretName
+  }
+}
+
+// --- outputs (azd stores them in the environment: `azd env get-values`) --------------------
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = group.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+output INTAKE_PUBLIC_BASE_URL string = functionApp.outputs.url
+output INTAKE_INTAKE_URL string = '${functionApp.outputs.url}/api/intake'
+output INTAKE_BOT_MESSAGING_ENDPOINT string = '${functionApp.outputs.url}/api/messages'
+output INTAKE_BOT_APP_ID string = botAppId
+output AZURE_BOT_NAME string = bot.outputs.name
+output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output AZURE_KEY_VAULT_URI string = vault.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output INTAKE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output FORMS_FLOW_NAME string = empty(formsFormId) ? '' : formsFlow.outputs.name
