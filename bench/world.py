@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,7 @@ class World:
     graph: GraphDouble
     connector: ConnectorDouble
     devops: Any  # the DevOps double, or None when work items stay on the local board
+    openid: Any = None  # the Bot Framework OpenID metadata double that signs click tokens
     email_answered: dict[str, float] = field(default_factory=dict)  # email key -> answered at
     comments_started: dict[int, float] = field(default_factory=dict)  # work item -> started at
 
@@ -114,7 +115,8 @@ def running_world(
     from function_app import app
     from intake.dev.host import LocalHost
 
-    with tempfile.TemporaryDirectory(prefix="intake-bench-") as scratch:
+    with ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="intake-bench-"))
         where = folder or Path(scratch)
         tls, certificate = loopback_tls(where / "tls")
         os.environ["REQUESTS_CA_BUNDLE"] = str(certificate)  # msal: the https token double
@@ -159,6 +161,12 @@ def running_world(
                 devops_project=devops.project,
                 devops_pat=devops.pat,
             )
+        openid = None
+        if (ROOT / "intake" / "triage.py").exists():
+            from tests.openid_double import OpenIdDouble, new_key
+
+            openid = stack.enter_context(OpenIdDouble.serving(new_key()))
+            values["bot_openid_metadata_url"] = openid.metadata_url
         settings = Settings(**values)
         services = bootstrap.build(settings)
         store = WatchedStore(services.store)
@@ -176,6 +184,7 @@ def running_world(
             graph=graph,
             connector=connector,
             devops=devops,
+            openid=openid,
         )
         _watch_order(world)
         try:
