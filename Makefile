@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test e2e unit lint fmt demo bench doctor package clean
+.PHONY: dev test e2e unit lint fmt demo bench doctor package clean reliability fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ dev: install
 test: install
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory lint
+
+# The reliability figures: the fault matrix's table, then the fuzzers and security tests
+# with their case count (docs/reliability.md).
+reliability: install
+	$(PY) -m tests.faults.report
+	$(PY) -m pytest -q tests/faults tests/fuzz tests/e2e/test_injection.py \
+	  tests/e2e/test_secrets_never_logged.py tests/unit/test_auth_levels.py tests/unit/test_limits.py
+
+# The long fuzzing run: 20x the bounded run's examples (about 21,000 cases).
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q --timeout 3600 tests/fuzz
 
 # Only the end-to-end tests (they drive a local host over HTTP).
 e2e: install

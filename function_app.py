@@ -8,6 +8,7 @@ import azure.functions as func
 
 from functions.intake import bp as intake_bp
 from functions.messages import bp as messages_bp
+from functions.openapi import bp as openapi_bp
 from functions.steps import bp as steps_bp
 
 # Function keys guard every HTTP route unless a route says otherwise (the bot endpoint checks
@@ -16,3 +17,4 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(intake_bp)
 app.register_functions(steps_bp)
 app.register_functions(messages_bp)
+app.register_functions(openapi_bp)

@@ -120,6 +120,21 @@ class WorkItemDraft:
     iteration_path: str = ""
     fields: dict[str, str] = field(default_factory=dict)
 
+    def field_values(self) -> dict[str, Any]:
+        """The draft as DevOps field reference names and values (tags aside)."""
+        values: dict[str, Any] = {
+            "System.Title": self.title,
+            "System.Description": self.description_html,
+            **self.fields,
+        }
+        if self.priority is not None:
+            values["Microsoft.VSTS.Common.Priority"] = self.priority
+        if self.area_path:
+            values["System.AreaPath"] = self.area_path
+        if self.iteration_path:
+            values["System.IterationPath"] = self.iteration_path
+        return values
+
 
 @dataclass(frozen=True)
 class WorkItem:
@@ -166,8 +181,8 @@ class Email:
     text: str
     cc: tuple[str, ...] = ()
     work_item_id: int | None = None
-    # True on a request's first run: no earlier attempt can have sent it, so the adapter may
-    # send without looking for ``key`` first (and looks only when it retries).
+    # True when the caller knows it has not gone (a request's first run, or it just looked):
+    # the adapter sends without looking for ``key`` first, and looks only when it retries.
     first_attempt: bool = False
 
 

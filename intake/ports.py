@@ -8,7 +8,9 @@ replay, whether the effect already happened (reconciliation).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from intake.config import Settings
@@ -23,6 +25,7 @@ from intake.models import (
     WorkItem,
     WorkItemDraft,
     WorkItemRef,
+    utcnow,
 )
 
 
@@ -170,3 +173,5 @@ class Services:
     mailer: Mailer
     channel: Channel
     field_maps: dict[str, Any] = field(default_factory=dict)
+    # What time it is for the workflow's own timings (how old an intent is); tests move it.
+    clock: Callable[[], datetime] = utcnow

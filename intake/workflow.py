@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from intake import emails, telemetry
 from intake.description import describe_request
-from intake.errors import ExternalError, IntakeError
+from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, IntakeError
 from intake.models import (
     Comment,
     Email,
@@ -35,6 +36,8 @@ from intake.triage_rules import scrum_master_teams_ids
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
+# How long a sent email may take to show in Sent Items, where a replay looks for it.
+SENT_ITEMS_SETTLE_SECONDS = 120.0
 RUN_STEPS = "run_steps"
 
 
@@ -162,7 +165,7 @@ def email_client(
     email = emails.client_confirmation(
         record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
     )
-    return {"message_id": _send_once(email, services, first_run)}
+    return {"message_id": _send_once(record, email, services, first_run)}
 
 
 def email_coordinator(
@@ -176,7 +179,7 @@ def email_coordinator(
         services.settings.coordinator_email,
         _key(record, Step.EMAIL_COORDINATOR),
     )
-    return {"message_id": _send_once(email, services, first_run)}
+    return {"message_id": _send_once(record, email, services, first_run)}
 
 
 def move_to_planning(
@@ -204,7 +207,7 @@ def tell_client_planning(
     email = emails.client_planning(
         request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
     )
-    return {"via": "email", "message_id": _send_once(email, services, first_run)}
+    return {"via": "email", "message_id": _send_once(record, email, services, first_run)}
 
 
 def post_triage_card(
@@ -215,7 +218,17 @@ def post_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
     card["refresh"]["userIds"] = scrum_master_teams_ids(services.settings)
-    thread = services.channel.post_card(card, key=_key(record, Step.POST_TRIAGE_CARD))
+    key = _key(record, Step.POST_TRIAGE_CARD)
+    attempt = _record_attempt(record, key, services)
+    if attempt.earlier_unknown:
+        # Teams cannot be asked whether an earlier attempt posted (no idempotency key, no
+        # lookup): post again, and say so. docs/reliability.md measures this window.
+        log.warning("request %s: an earlier attempt may have posted the card", record.request.id)
+    try:
+        thread = services.channel.post_card(card, key=key)
+    except ExternalError as exc:
+        attempt.failed(exc, record.request.id, services)
+        raise
     telemetry.note(work_item_id=work_item_id, card_activity_id=thread.activity_id)
     return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
 
@@ -328,11 +341,86 @@ def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None
     return by_name.get(severity.strip().lower())
 
 
-def _send_once(email: Email, services: Services, first_run: bool) -> str:
-    """Send the email; the Mailer port looks for its key first, so a replay after a crash
-    that followed the send sends nothing (one lookup per email, in the adapter). On a
-    request's first run nothing can have been sent: the adapter may skip that lookup."""
-    return services.mailer.send(replace(email, first_attempt=first_run))
+@dataclass(frozen=True)
+class Attempt:
+    """One recorded attempt at an effect whose remote has no idempotency key."""
+
+    number: int
+    key: str
+    earlier_unknown: bool  # an earlier attempt may have done the effect
+    earlier_age: float  # seconds since the latest such attempt started
+
+    def did_nothing(self, request_id: str, services: Services) -> None:
+        """Record that this attempt certainly had no effect."""
+        services.store.claim(request_id, f"unsent:{self.number}:{self.key}", {"unsent": True})
+
+    def failed(self, exc: ExternalError, request_id: str, services: Services) -> None:
+        """Record a failure that proves nothing happened: the remote answered with an error
+        status. A timeout proves nothing (the call may have gone through)."""
+        if exc.remote_status is not None:
+            self.did_nothing(request_id, services)
+
+
+MAX_ATTEMPTS_RECORDED = 50
+
+
+def _record_attempt(record: RequestRecord, key: str, services: Services) -> Attempt:
+    """Record, right before an effect whose remote has no idempotency key, that we try it.
+
+    Attempts are numbered write-once records (``Store.claim``; the request's lease means one
+    attempt at a time). A store that cannot record stops the effect, so retries during a store
+    outage cannot pile up emails or cards we would not remember; and an attempt learns whether
+    an earlier one may have done the effect (it recorded no certain failure).
+    """
+    store, request_id = services.store, record.request.id
+    now = services.clock()
+    mine = {"attempt": uuid.uuid4().hex, "at": now.isoformat()}
+    earlier: list[dict[str, Any]] = []
+    for number in range(1, MAX_ATTEMPTS_RECORDED + 1):
+        stored = store.claim(request_id, f"intent:{number}:{key}", mine)
+        if stored.get("attempt") == mine["attempt"]:
+            break
+        earlier.append(stored)
+    else:
+        raise ExternalRejected(f"{key} was attempted {MAX_ATTEMPTS_RECORDED} times; see why.")
+    unknown_since: str | None = None
+    for index, attempt in enumerate(earlier, start=1):
+        # An earlier attempt is over (we hold the lease): no outcome recorded means unknown.
+        outcome = store.claim(request_id, f"unsent:{index}:{key}", {"unsent": False})
+        if not outcome.get("unsent"):
+            unknown_since = str(attempt["at"])
+    if unknown_since is None:
+        return Attempt(number, key, earlier_unknown=False, earlier_age=0.0)
+    age = (now - datetime.fromisoformat(unknown_since)).total_seconds()
+    return Attempt(number, key, earlier_unknown=True, earlier_age=age)
+
+
+def _send_once(record: RequestRecord, email: Email, services: Services, first_run: bool) -> str:
+    """Send unless the email already went (it carries its key, so Sent Items can tell).
+
+    When an earlier attempt may have sent it, wait until the sent copy had time to show in
+    Sent Items before sending again: until then a miss proves nothing. On a request's first
+    run nothing can have been sent, so there is nothing to look for.
+    """
+    if not first_run:
+        already = services.mailer.find_sent(email.key)
+        if already is not None:
+            return already
+    request_id = record.request.id
+    attempt = _record_attempt(record, email.key, services)
+    if attempt.earlier_unknown and attempt.earlier_age < SENT_ITEMS_SETTLE_SECONDS:
+        attempt.did_nothing(request_id, services)
+        raise ExternalUnavailable(
+            f"An earlier attempt may have sent {email.key}; waiting for Sent Items to show it.",
+            system="mail",
+        )
+    try:
+        # Looked just now, or a first run: the adapter need not look again before its first
+        # try (it still looks before each retry of its own).
+        return services.mailer.send(replace(email, first_attempt=True))
+    except ExternalError as exc:
+        attempt.failed(exc, request_id, services)
+        raise
 
 
 def _work_item_id(record: RequestRecord) -> int:

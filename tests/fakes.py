@@ -1,15 +1,25 @@
 """Fakes of the ports: they keep state and record what happened, so tests assert end state.
 
-``fail`` injects faults: ``fakes.fail("create", ExternalUnavailable("down"))`` makes the next
-``create`` raise once (or ``times=n``); ``after=True`` raises *after* the effect happened,
-the crash-after-success case.
+``faults.add("create", ExternalUnavailable("down"))`` makes the next ``create`` raise once (or
+``times=n``; ``skip=k`` lets k calls through first); ``after=True`` raises *after* the effect
+happened, the crash-after-success case. ``faults.calls`` counts the calls of each operation and
+``faults.injected`` the faults raised (the fault matrix in ``tests/faults`` reads both).
+
+Two knobs make a fake as forgetful as the real protocol (the fault matrix measures them):
+``FakeMailer(sent_items_lag=s)``: a sent message is missed by lookups for s seconds of
+``mailer.clock`` (Graph's Sent Items catching up); ``FakeChannel(keyed=False)``: every post is
+a new thread, as the Bot Connector has no idempotency key.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from intake.config import Settings
@@ -33,9 +43,10 @@ from intake.ports import Services
 
 @dataclass
 class Fault:
-    error: Exception
+    error: BaseException
     times: int = 1
     after: bool = False
+    skip: int = 0
 
 
 class Faults:
@@ -43,17 +54,47 @@ class Faults:
 
     def __init__(self) -> None:
         self.pending: dict[str, list[Fault]] = {}
+        self.calls: Counter[str] = Counter()
+        self.injected = 0
         self.lock = threading.Lock()
 
-    def add(self, operation: str, error: Exception, *, times: int = 1, after: bool = False) -> None:
-        self.pending.setdefault(operation, []).append(Fault(error, times, after))
+    def add(
+        self,
+        operation: str,
+        error: BaseException,
+        *,
+        times: int = 1,
+        after: bool = False,
+        skip: int = 0,
+    ) -> None:
+        self.pending.setdefault(operation, []).append(Fault(error, times, after, skip))
 
-    def check(self, operation: str, *, after: bool) -> None:
+    def clear(self) -> None:
+        """The outage is over: drop every pending fault."""
         with self.lock:
-            for fault in self.pending.get(operation, []):
-                if fault.after == after and fault.times > 0:
-                    fault.times -= 1
-                    raise fault.error
+            self.pending.clear()
+
+    def check(self, operation: str, *, after: bool, detail: str = "") -> None:
+        """Raise the fault due now, if any. With a ``detail`` (the step a call is for) the
+        call also counts as ``operation.detail``, so a fault can aim at one step's call."""
+        names = [operation, f"{operation}.{detail}"] if detail else [operation]
+        with self.lock:
+            for name in names:
+                if not after:
+                    self.calls[name] += 1
+                for fault in self.pending.get(name, []):
+                    if fault.after == after and fault.times > 0:
+                        if fault.skip > 0:
+                            fault.skip -= 1
+                            continue
+                        fault.times -= 1
+                        self.injected += 1
+                        raise fault.error
+
+
+def step_of(key: str) -> str:
+    """The step an idempotency key belongs to (``intake-<request>-<step>``)."""
+    return key.rsplit("-", 1)[-1]
 
 
 class FakeWorkItems:
@@ -146,6 +187,7 @@ class FakeWorkItems:
         self._op("add_link")
         if (source_id, target_id, relation) not in self.links:
             self.links.append((source_id, target_id, relation))
+        self._op("add_link", after=True)
 
     def find_identity(self, email: str) -> Identity | None:
         self._op("find_identity")
@@ -162,21 +204,34 @@ class FakeWorkItems:
 
 
 class FakeMailer:
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, *, sent_items_lag: float = 0.0) -> None:
         self.faults = faults
         self.sent: list[Email] = []
+        self.sent_items_lag = sent_items_lag
+        self.clock: Callable[[], float] = time.monotonic
+        self.visible_at: dict[str, float] = {}
+        self.lock = threading.Lock()
 
     def send(self, email: Email) -> str:
-        self.faults.check("send", after=False)
-        for index, known in enumerate(self.sent):
-            if known.key == email.key:
-                return f"m{index + 1}"
-        self.sent.append(email)
-        self.faults.check("send", after=True)
-        return f"m{len(self.sent)}"
+        self.faults.check("send", after=False, detail=step_of(email.key))
+        with self.lock:
+            already = self._lookup(email.key)  # the adapter's own look before sending
+            if already is not None:
+                return already
+            self.sent.append(email)
+            self.visible_at.setdefault(email.key, self.clock() + self.sent_items_lag)
+            message_id = f"m{len(self.sent)}"
+        self.faults.check("send", after=True, detail=step_of(email.key))
+        return message_id
 
     def find_sent(self, key: str) -> str | None:
-        self.faults.check("find_sent", after=False)
+        self.faults.check("find_sent", after=False, detail=step_of(key))
+        with self.lock:
+            return self._lookup(key)
+
+    def _lookup(self, key: str) -> str | None:
+        if self.visible_at.get(key, 0.0) > self.clock():
+            return None  # sent, but Sent Items does not show it yet
         for index, known in enumerate(self.sent):
             if known.key == key:
                 return f"m{index + 1}"
@@ -184,14 +239,15 @@ class FakeMailer:
 
 
 class FakeChannel:
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, *, keyed: bool = True) -> None:
         self.faults = faults
+        self.keyed = keyed
         self.threads: dict[str, dict[str, Any]] = {}
 
     def post_card(self, card: dict[str, Any], *, key: str) -> Thread:
         self.faults.check("post_card", after=False)
         for activity_id, thread in self.threads.items():
-            if thread["key"] == key:
+            if self.keyed and thread["key"] == key:
                 return Thread(thread["conversation_id"], activity_id)
         activity_id = str(1000 + len(self.threads))
         self.threads[activity_id] = {
@@ -207,18 +263,21 @@ class FakeChannel:
         self.faults.check("update_card", after=False)
         self.threads[thread.activity_id]["card"] = card
         self.threads[thread.activity_id]["updates"] += 1
+        self.faults.check("update_card", after=True)
 
 
 class FakeClaimsAndVotes:
     """The claim and vote half of the Store port (mixed into FakeStore)."""
 
     lock: threading.Lock
+    faults: Faults
 
     def __init__(self) -> None:
         self.claims: dict[tuple[str, str], dict[str, Any]] = {}
         self.vote_rows: dict[str, dict[str, Vote]] = {}
 
     def claim(self, request_id: str, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        self.faults.check("claim", after=False, detail=step_of(name))
         with self.lock:
             return self.claims.setdefault((request_id, name), value)
 
@@ -239,6 +298,8 @@ class FakeStore(FakeClaimsAndVotes):
         self.faults = faults
         self.records: dict[str, RequestRecord] = {}
         self.leases: dict[str, str] = {}
+        self.lease_until: dict[str, float] = {}
+        self.clock: Callable[[], float] = time.monotonic
         self.lock = threading.Lock()
 
     def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
@@ -256,29 +317,36 @@ class FakeStore(FakeClaimsAndVotes):
         return self.records[request_id].model_copy(deep=True)
 
     def record_step(self, request_id: str, step: str, result: dict[str, Any]) -> None:
-        self.faults.check("record_step", after=False)
+        self.faults.check("record_step", after=False, detail=step)
         with self.lock:
             record = self.records[request_id]
             record.steps.setdefault(step, result)
             record.updated_at = utcnow()
+        self.faults.check("record_step", after=True, detail=step)
 
     def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
+        self.faults.check("set_status", after=False)
         record = self.records[request_id]
         record.status = RequestStatus(status)
         record.last_error = last_error
         record.updated_at = utcnow()
 
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
+        self.faults.check("acquire_lease", after=False)
         with self.lock:
-            if self.leases.get(request_id, owner) != owner:
+            holder = self.leases.get(request_id, owner)
+            if holder != owner and self.lease_until.get(request_id, 0.0) > self.clock():
                 return False
             self.leases[request_id] = owner
+            self.lease_until[request_id] = self.clock() + seconds
             return True
 
     def release_lease(self, request_id: str, owner: str) -> None:
+        self.faults.check("release_lease", after=False)
         with self.lock:
             if self.leases.get(request_id) == owner:
                 del self.leases[request_id]
+                self.lease_until.pop(request_id, None)
 
     def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
         records = [r for r in self.records.values() if status is None or r.status == status]
@@ -293,6 +361,7 @@ class FakeQueue:
     def send(self, message: dict[str, Any]) -> None:
         self.faults.check("queue_send", after=False)
         self.messages.append(message)
+        self.faults.check("queue_send", after=True)
 
 
 @dataclass
@@ -301,6 +370,7 @@ class FakeWorld:
 
     settings: Settings
     faults: Faults = field(default_factory=Faults)
+    clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
         people = [Identity(p.aad_object_id, p.name, str(p.email)) for p in self.settings.people]
@@ -322,4 +392,5 @@ class FakeWorld:
             mailer=self.mailer,
             channel=self.channel,
             field_maps=load_field_map(self.settings.field_map_path),
+            clock=self.clock,
         )

@@ -47,18 +47,8 @@ class DevOpsWorkItems:
 
     # --- work items ---------------------------------------------------------------------
     def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
-        fields: dict[str, Any] = {
-            "System.Title": draft.title,
-            "System.Description": draft.description_html,
-            "System.Tags": "; ".join(dict.fromkeys([tag, *draft.tags])),
-            **draft.fields,
-        }
-        if draft.priority is not None:
-            fields["Microsoft.VSTS.Common.Priority"] = draft.priority
-        if draft.area_path:
-            fields["System.AreaPath"] = draft.area_path
-        if draft.iteration_path:
-            fields["System.IterationPath"] = draft.iteration_path
+        fields = draft.field_values()
+        fields["System.Tags"] = "; ".join(dict.fromkeys([tag, *draft.tags]))
         document = [_op("add", f"/fields/{name}", value) for name, value in fields.items()]
         tries = 0
 

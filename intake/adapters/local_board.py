@@ -37,17 +37,7 @@ class SqliteBoard:
         return f"{self.base_url}/dev/board#work-item-{work_item_id}"
 
     def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
-        fields: dict[str, Any] = {
-            "System.Title": draft.title,
-            "System.Description": draft.description_html,
-            **draft.fields,
-        }
-        if draft.priority is not None:
-            fields["Microsoft.VSTS.Common.Priority"] = draft.priority
-        if draft.area_path:
-            fields["System.AreaPath"] = draft.area_path
-        if draft.iteration_path:
-            fields["System.IterationPath"] = draft.iteration_path
+        fields = draft.field_values()
         tags = [tag, *draft.tags]
         with self.db.transaction() as tx:
             cursor = tx.execute(

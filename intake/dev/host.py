@@ -330,6 +330,13 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, QUERY ...) reaches the function table too and gets a
+            # 405 problem, as from Azure, instead of the standard library's 501 HTML page.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:  # quiet: we log ourselves
             return
 

@@ -19,6 +19,7 @@ from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
 from intake.bootstrap import local_identities
+from intake.cli.replay import stuck_requests
 
 if TYPE_CHECKING:
     from intake.dev.host import LocalHost
@@ -71,6 +72,8 @@ def handle(
         return _json(200, views.requests())
     if path == "/dev/api/queue":
         return _json(200, views.queued())
+    if path == "/dev/api/stuck":
+        return _json(200, views.stuck())
     for prefix, folder in STATIC_DIRS.items():
         if path.startswith(f"/dev/{prefix}/"):
             return _static(folder, path[len(f"/dev/{prefix}/") :])
@@ -84,6 +87,7 @@ class LocalViews:
         settings = host.services.settings
         db = host.services.queue.db  # type: ignore[attr-defined]
         self.settings = settings
+        self.services = host.services
         self.board = SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings))
         self.outbox = SqliteOutbox(db)
         self.channel = SqliteChannel(db)
@@ -96,8 +100,20 @@ class LocalViews:
             "emails": len(self.outbox.messages()),
             "threads": len(self.channel.threads()),
             "requests": self.requests(),
+            "stuck": self.stuck(),
             "poison": self.queue.peek(self.queue.poison_name),
         }
+
+    def stuck(self) -> list[dict[str, Any]]:
+        """Requests not done (or with a poisoned message), each with its replay command."""
+        return [
+            {
+                **item.__dict__,
+                "poison_message_ids": list(item.poison_message_ids),
+                "replay": f"python -m intake replay {item.request_id}",
+            }
+            for item in stuck_requests(self.services)
+        ]
 
     def work_item(self, work_item_id: int) -> dict[str, Any]:
         item = self.board.get(work_item_id)

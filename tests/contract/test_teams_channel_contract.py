@@ -23,6 +23,7 @@ from intake.config import Settings
 from intake.doctor import run_checks
 from intake.errors import ExternalRejected, ExternalUnavailable
 from intake.models import Thread
+from tests.adaptive_cards import card_errors
 from tests.conftest import SAMPLE
 from tests.contract.doubles_graph_teams import (
     Call,
@@ -31,7 +32,6 @@ from tests.contract.doubles_graph_teams import (
     TokenDouble,
     mount,
 )
-from tests.contract.test_card_schema import card_errors
 from tests.specs import load_spec
 
 pytestmark = pytest.mark.contract

@@ -6,7 +6,7 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,21 @@ class LocalHostClient:
 
     @classmethod
     @contextmanager
-    def started(cls, data_dir: Path, **settings: Any) -> Iterator[LocalHostClient]:
+    def started(
+        cls,
+        data_dir: Path,
+        *,
+        ports: Callable[[Settings], dict[str, Any]] | None = None,
+        **settings: Any,
+    ) -> Iterator[LocalHostClient]:
+        """A host over ``data_dir``; ``ports(settings)`` may replace some ports (a failing fake)."""
         from function_app import app
         from intake.dev.host import LocalHost
 
         port = free_port()
         config = Settings(data_dir=data_dir, port=port, **settings)
-        host = LocalHost(app, bootstrap.build(config), retry_delay=0.05)
+        overrides = ports(config) if ports else {}
+        host = LocalHost(app, bootstrap.build(config, **overrides), retry_delay=0.05)
         host.start("127.0.0.1", port)
         try:
             yield cls(f"http://127.0.0.1:{port}", host)

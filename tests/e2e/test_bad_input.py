@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import SAMPLE, sample_submission
-from tests.problem_shape import assert_problem
+from tests.problem_shape import assert_problem_response as assert_problem
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from azure.functions.queue import QueueMessage
 from intake import bootstrap
 from intake.errors import ExternalUnavailable
 from tests.conftest import SAMPLE
-from tests.problem_shape import assert_problem
+from tests.problem_shape import assert_problem_response as assert_problem
 
 
 class Answer:
