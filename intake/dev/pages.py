@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -34,6 +35,18 @@ _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True)
 )
 Response = tuple[int, dict[str, str], bytes]
+
+
+def when(timestamp: str) -> str:
+    """An ISO timestamp as people read it: ``2026-11-25 22:21 UTC``."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except (TypeError, ValueError):
+        return str(timestamp)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_templates.filters["when"] = when
 LOCAL_TENANT_ID = "local-tenant"
 
 
