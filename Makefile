@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test e2e unit lint fmt demo bench doctor package clean reliability fuzz
+.PHONY: browser install dev test e2e unit lint fmt demo bench doctor package clean reliability fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --silent
 	touch node_modules/.installed
 
+# Debian's chromium for the browser test of /dev/channel (playwright never downloads one).
+# Installed with apt-get when missing (as root, or through sudo); elsewhere, install it yourself.
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  command -v apt-get >/dev/null || { echo "Install chromium (the browser test needs it)."; exit 1; }; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
 install: $(STAMP) node_modules/.installed
 
 # Install everything, then run the local host on http://127.0.0.1:7071 (INTAKE_PORT overrides).
@@ -24,16 +32,18 @@ dev: install
 	$(PY) -m intake dev
 
 # Everything CI runs: unit, contract and end-to-end tests, then the linters.
-test: install
+test: install browser
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory lint
 
-# The reliability figures: the fault matrix's table, then the fuzzers and security tests
-# with their case count (docs/reliability.md).
+# The reliability figures: the fault matrices' tables (intake flow, and the full decision
+# matrix; make test runs a bounded slice of it), the refused callers, then the fuzzers and
+# security tests with their case count (docs/reliability.md).
 reliability: install
 	$(PY) -m tests.faults.report
 	$(PY) -m pytest -q tests/faults tests/fuzz tests/e2e/test_injection.py \
-	  tests/e2e/test_secrets_never_logged.py tests/unit/test_auth_levels.py tests/unit/test_limits.py
+	  tests/e2e/test_secrets_never_logged.py tests/unit/test_auth_levels.py tests/unit/test_limits.py \
+	  tests/unit/test_card_limits.py tests/unit/test_messages_trigger.py
 
 # The long fuzzing run: 20x the bounded run's examples (about 21,000 cases).
 fuzz: install

@@ -13,6 +13,7 @@ from typing import Any
 from intake import telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
+from intake.adapters.local_directory import LocalDirectory
 from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
@@ -78,6 +79,7 @@ def build(settings: Settings, **overrides: Any) -> Services:
         mailer=port("mailer", _mailer),
         channel=port("channel", _channel),
         field_maps=overrides.get("field_maps") or load_field_map(settings.field_map_path),
+        directory=port("directory", _directory),
     )
 
 
@@ -132,6 +134,16 @@ def _channel(settings: Settings, local_db: LocalDb) -> Any:
 
         return TeamsChannel(settings)
     return SqliteChannel(local_db())
+
+
+def _directory(settings: Settings, local_db: LocalDb) -> Any:
+    if not settings.scrum_master_group_id:
+        return None  # no group: the scrum masters are the configured ids and emails
+    if settings.uses_graph:
+        from intake.adapters.graph_directory import GraphDirectory
+
+        return GraphDirectory(settings)
+    return LocalDirectory(settings.people)
 
 
 def doctor_checks(settings: Settings) -> list[Check]:

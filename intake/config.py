@@ -306,6 +306,12 @@ class Settings(BaseSettings):
                 bool(self.teams_channel_id),
                 "INTAKE_TEAMS_CHANNEL_ID is required when INTAKE_BOT_APP_ID is set",
             )
+            # With a real bot, the group is asked of Entra ID through the Graph app.
+            need(
+                not self.scrum_master_group_id or self.uses_graph,
+                "INTAKE_GRAPH_TENANT_ID and INTAKE_GRAPH_CLIENT_ID are required when "
+                "INTAKE_SCRUM_MASTER_GROUP_ID is set with INTAKE_BOT_APP_ID",
+            )
         if (self.uses_devops and self.devops_client_id) or self.uses_graph:
             need(
                 self.login_authority.startswith("https://"),

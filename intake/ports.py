@@ -153,6 +153,37 @@ class Store(Protocol):
         """The current vote of each person who voted, oldest first."""
         ...
 
+    def set_scrum_master(self, teams_id: str, name: str, *, known: bool) -> None:
+        """Remember (``known``) or forget the Teams user id (``29:…``) of a scrum master, learnt
+        when they click: the ids a card's ``refresh.userIds`` lists."""
+        ...
+
+    def scrum_masters(self) -> list[str]:
+        """The Teams user ids of the scrum masters remembered, first remembered first."""
+        ...
+
+    def begin_card_update(self, request_id: str, owner: str, seconds: float) -> tuple[int, bool]:
+        """Ask for the request's card to be published again: its card version goes up by one.
+
+        Returns the new version and whether ``owner`` now holds the card's update turn for
+        ``seconds`` (it was free, had expired, or was already ``owner``'s). Atomic.
+        """
+        ...
+
+    def end_card_update(self, request_id: str, owner: str, published: int | None) -> int:
+        """Give the turn back, recording ``published`` as the version now in the channel (None:
+        nothing was published); returns the current card version. Higher than ``published``
+        means an update was asked for meanwhile, and the turn's holder publishes again."""
+        ...
+
+
+class Directory(Protocol):
+    """Who belongs to which Entra group (real: Microsoft Graph; local: the configured people)."""
+
+    def is_member(self, aad_object_id: str, group_id: str) -> bool:
+        """True when the user is a member of the group, directly or through nested groups."""
+        ...
+
 
 class Queue(Protocol):
     """The ``intake-steps`` queue (real: Azure Storage Queues; local: SQLite)."""
@@ -173,5 +204,7 @@ class Services:
     mailer: Mailer
     channel: Channel
     field_maps: dict[str, Any] = field(default_factory=dict)
+    # Entra group membership (the scrum masters' group); None: no group is consulted.
+    directory: Directory | None = None
     # What time it is for the workflow's own timings (how old an intent is); tests move it.
     clock: Callable[[], datetime] = utcnow

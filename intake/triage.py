@@ -14,9 +14,10 @@ import html
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from intake import emails
+from intake import emails, triage_rules, workflow
 from intake.description import describe_request
 from intake.errors import ExternalError, RequestBusy
 from intake.models import (
@@ -35,7 +36,6 @@ from intake.ports import Services
 from intake.triage_rules import (
     DECISION_LABELS,
     PLAN_KINDS,
-    STEPS_OF,
     Clicker,
     InvalidDecision,
     TriageState,
@@ -45,32 +45,77 @@ from intake.triage_rules import (
     vote_comment,
 )
 from intake.triage_views import triage_view
+from intake.workflow import next_steps
 
 log = logging.getLogger(__name__)
 
-RUN_DECISION = "run_decision"  # queue message kinds, handled by functions/steps.py
+RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
 COPY_VOTE = "copy_vote"
 LEASE_SECONDS = 300.0
 RELATED = "System.LinkTypes.Related"
 CHILD = "System.LinkTypes.Hierarchy-Forward"
 PROCEED_WORDS = "This dev support issue will proceed"
 NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
+ROLE_NOT_CHECKED = (
+    "Your scrum master role could not be checked just now. Your click changed nothing; "
+    "try again in a moment."
+)
+CARD_TURN_SECONDS = 30.0  # how long one publisher may hold the card's update turn
+MAX_PUBLISH_ROUNDS = 3  # republishing rounds while updates keep being asked for
 
 
 def state_of(request_id: str, services: Services) -> TriageState:
-    return TriageState(services.store.get_request(request_id), services.store.votes(request_id))
+    store = services.store
+    return TriageState(
+        store.get_request(request_id), store.votes(request_id), tuple(store.scrum_masters())
+    )
 
 
 def view(
     request_id: str, clicker: Clicker, services: Services, *, notice: str = ""
 ) -> dict[str, Any]:
     """The card as the clicker should see it (the scrum master's view for scrum masters)."""
-    return triage_view(
-        state_of(request_id, services),
-        services.settings,
-        scrum_master=is_scrum_master(clicker, services.settings),
-        notice=notice,
-    )
+    state = state_of(request_id, services)
+    scrum_master, state = _role(clicker, state, services)
+    return triage_view(state, services.settings, scrum_master=bool(scrum_master), notice=notice)
+
+
+def is_scrum_master_now(clicker: Clicker, services: Services) -> bool:
+    """True when the clicker is a scrum master: their Entra object id or email is configured,
+    or they are in the scrum masters' Entra group (``settings.scrum_master_group_id``, asked
+    of the ``Directory``, which caches). Raises ``ExternalError`` when the group cannot be
+    asked."""
+    settings = services.settings
+    if is_scrum_master(clicker, settings):
+        return True
+    group = settings.scrum_master_group_id
+    if not group or not clicker.aad_object_id or services.directory is None:
+        return False
+    return services.directory.is_member(clicker.aad_object_id, group)
+
+
+def _role(
+    clicker: Clicker, state: TriageState, services: Services
+) -> tuple[bool | None, TriageState]:
+    """Whether the clicker is a scrum master (None: it could not be checked), and the state
+    with their Teams id learnt: a scrum master's ``from.id`` is remembered the first time they
+    click (Teams needs it in ``refresh.userIds`` to show them their view unasked), and
+    forgotten when they click without the role."""
+    try:
+        scrum_master = is_scrum_master_now(clicker, services)
+    except ExternalError as exc:
+        log.warning("scrum master role not checked (%s)", exc.title)
+        return None, state
+    if scrum_master == (clicker.teams_id in state.scrum_master_ids):
+        return scrum_master, state
+    try:
+        services.store.set_scrum_master(clicker.teams_id, clicker.name, known=scrum_master)
+    except ExternalError as exc:
+        log.warning("scrum master's Teams id not recorded (%s)", exc.title)
+        return scrum_master, state
+    others = tuple(i for i in state.scrum_master_ids if i != clicker.teams_id)
+    learnt = (*others, clicker.teams_id) if scrum_master else others
+    return scrum_master, replace(state, scrum_master_ids=learnt)
 
 
 def record_vote(
@@ -79,8 +124,14 @@ def record_vote(
     """Record the clicker's vote (replacing theirs), copy it to the work item's discussion
     (queued), and update the card for everyone."""
     state = state_of(request_id, services)
+    scrum_master, state = _role(clicker, state, services)
     if state.decision is not None:
-        return view(request_id, clicker, services, notice="Voting is closed: this is decided.")
+        return triage_view(
+            state,
+            services.settings,
+            scrum_master=bool(scrum_master),
+            notice="Voting is closed: this is decided.",
+        )
     vote = Vote(voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice)
     previous = services.store.set_vote(request_id, vote)
     state = state_of(request_id, services)
@@ -97,9 +148,7 @@ def record_vote(
             },
         )
         publish(state, services)
-    return triage_view(
-        state, services.settings, scrum_master=is_scrum_master(clicker, services.settings)
-    )
+    return triage_view(state, services.settings, scrum_master=bool(scrum_master))
 
 
 def decide(
@@ -113,10 +162,12 @@ def decide(
 
     The role is checked here on every click: hiding the buttons is not security.
     """
-    if not is_scrum_master(clicker, services.settings):
-        log.warning("request %s: %s refused, not a scrum master", request_id, kind.value)
-        return view(request_id, clicker, services, notice=NOT_SCRUM_MASTER)
     state = state_of(request_id, services)
+    scrum_master, state = _role(clicker, state, services)
+    if not scrum_master:
+        log.warning("request %s: %s refused, not a scrum master", request_id, kind.value)
+        notice = NOT_SCRUM_MASTER if scrum_master is False else ROLE_NOT_CHECKED
+        return triage_view(state, services.settings, notice=notice)
     claim_name = TriageStep.PLAN if kind in PLAN_KINDS else TriageStep.DECISION
     refusal = _why_not(state, kind)
     if refusal:
@@ -125,6 +176,11 @@ def decide(
         mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
     except InvalidDecision as exc:
         return view(request_id, clicker, services, notice=str(exc))
+    # Unfinished from now until the decision's run ends: the timer (``resume_stalled``) and
+    # ``intake replay`` look at unfinished requests, so a lost message or a dead worker cannot
+    # leave a decision half done. Set before the claim: a crash right after the claim must
+    # not leave a recorded decision that nobody sees as unfinished.
+    services.store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
     stored = services.store.claim(request_id, claim_name.value, mine.model_dump(mode="json"))
     winner = Decision.model_validate(stored)
     # The claim is the decision; recording it as a step makes it part of the request's record
@@ -137,9 +193,10 @@ def decide(
         log.info("request %s: decision %s", request_id, kind.value)
     state = state_of(request_id, services)
     # Publish before queueing: the queued run publishes the finished card, and must be last.
+    # Queued even when nothing is left to do (Handle during the sprint): the run is what
+    # makes sure the channel shows the outcome and marks the request done.
     publish(state, services)
-    if not all(state.is_finished(d) for d in (state.decision, state.plan) if d is not None):
-        _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
+    _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
     return triage_view(state, services.settings, scrum_master=True, notice=notice)
 
 
@@ -157,15 +214,40 @@ def _why_not(state: TriageState, kind: DecisionKind) -> str:
 
 
 def publish(state: TriageState, services: Services) -> None:
-    """Update the channel message for everyone. The clicker's own card comes in the invoke
-    answer, so a failure here is logged, not shown: the next update carries the change."""
+    """Update the channel message for everyone, from the request's current state.
+
+    Teams keeps whichever update reaches it last, so two updates at nearly the same moment
+    could leave an older card showing. Each update therefore asks the store for a new card
+    version, and one publisher at a time (the holder of the card's turn) reads the current
+    state, renders it and sends it; anyone asking meanwhile leaves the sending to the holder,
+    who publishes again when the version moved on while it sent. The clicker's own card comes
+    in the invoke answer, so a failure here is logged, not shown: the next update carries it.
+    """
     thread = _thread(state)
     if thread is None:
         return
+    request_id, store, owner = state.record.request.id, services.store, uuid.uuid4().hex
     try:
-        services.channel.update_card(thread, triage_view(state, services.settings))
+        version, mine = store.begin_card_update(request_id, owner, CARD_TURN_SECONDS)
+        rounds = 0
+        while mine:
+            rounds += 1
+            published = None
+            try:
+                card = triage_view(state_of(request_id, services), services.settings)
+                card["refresh"]["action"]["data"]["cardVersion"] = version
+                services.channel.update_card(thread, card)
+                published = version
+            finally:
+                wanted = store.end_card_update(request_id, owner, published)
+            if wanted <= version:
+                return
+            if rounds >= MAX_PUBLISH_ROUNDS:
+                log.warning("request %s: card updates keep coming; leaving v%s", request_id, wanted)
+                return
+            version, mine = store.begin_card_update(request_id, owner, CARD_TURN_SECONDS)
     except ExternalError as exc:
-        log.warning("request %s: card not updated (%s)", state.record.request.id, exc.title)
+        log.warning("request %s: card not updated (%s)", request_id, exc.title)
 
 
 # --- queued work ---------------------------------------------------------------------------
@@ -181,10 +263,12 @@ def copy_vote(message: dict[str, Any], services: Services) -> None:
 
 
 def run_decision(request_id: str, services: Services, *, owner: str | None = None) -> None:
-    """Run the steps of the request's decision(s) that are not done, then update the card.
+    """Run the steps of the request's decision(s) that are not done, update the card, and
+    mark the request done (once its intake steps are done too).
 
     Transient failures are re-raised (the queue delivers the message again); a permanent one
-    marks the request failed, for a person to look at.
+    marks the request failed, for a person to look at (``intake replay`` resumes it). The
+    card update is part of the run: the channel must end showing the outcome.
     """
     owner = owner or uuid.uuid4().hex
     store = services.store
@@ -193,27 +277,29 @@ def run_decision(request_id: str, services: Services, *, owner: str | None = Non
     try:
         while True:
             state = state_of(request_id, services)
-            pending = [
-                step
-                for decision in (state.decision, state.plan)
-                if decision is not None
-                for step in STEPS_OF[decision.kind]
-                if state.result(step) is None
-            ]
+            pending = state.pending_steps
             if not pending:
+                if state.record.status is RequestStatus.FAILED and not next_steps(state.record):
+                    # A replay finished what had failed: the request is done after all.
+                    store.set_status(request_id, RequestStatus.DONE.value)
                 break
             result = STEP_FUNCTIONS[pending[0]](state, services)
             store.record_step(request_id, pending[0].value, result)
             log.info("request %s: %s done", request_id, pending[0].value)
+        thread = _thread(state)
+        if thread is not None:  # not swallowed (unlike ``publish``): a failure retries the run
+            services.channel.update_card(thread, triage_view(state, services.settings))
+        if all(state.record.is_done(step) for step in Step):
+            store.set_status(request_id, RequestStatus.DONE.value)
     except ExternalError as exc:
         if exc.transient:
             raise
         reason = f"{exc.title}: {exc.detail}"
         store.set_status(request_id, RequestStatus.FAILED.value, last_error=reason)
         log.error("request %s: decision failed permanently: %s", request_id, reason)
+        publish(state_of(request_id, services), services)
     finally:
         store.release_lease(request_id, owner)
-    publish(state_of(request_id, services), services)
 
 
 def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
@@ -314,7 +400,9 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
         text=text,
         work_item_id=number,
     )
-    return {"message_id": services.mailer.send(email)}  # the key makes a resend a no-op
+    # Sent Items is looked up first, and a numbered attempt recorded before sending (as the
+    # intake emails): Sent Items lags, so the key alone cannot stop a second email.
+    return {"message_id": workflow.send_once(state.record, email, services)}
 
 
 def close(state: TriageState, services: Services) -> dict[str, Any]:

@@ -5,17 +5,22 @@ Plain functions over models and settings, no I/O: tested without fakes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from intake.config import Person, Settings
-from intake.models import Decision, DecisionKind, RequestRecord, Vote, VoteChoice
+from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
 
+RUN_DECISION = "run_decision"  # the queue message kind that runs a decision's steps
 MAX_REFRESH_USERS = 60  # Teams refreshes a user-specific view for at most 60 user ids
-MAX_TASKS = 20
-MAX_TASK_TITLE = 255
-MAX_ROOT_CAUSE = 2000
+# Limits of what a scrum master types into the card (docs/reliability.md, Limits). The card's
+# inputs carry the same ``maxLength``; the server checks again, as a click can be forged.
+MAX_TASKS = 20  # Tasks under one PBI
+MAX_TASK_TITLE = 255  # characters of one Task title (DevOps: System.Title)
+MAX_TASKS_TEXT = 4000  # characters of the whole Tasks box
+MAX_ROOT_CAUSE = 2000  # characters of the root cause sent to the client
 
 CHOICE_LABELS = {
     VoteChoice.NOT_OUR_PROBLEM: "Not our problem",
@@ -79,6 +84,8 @@ class TriageState:
 
     record: RequestRecord
     votes: list[Vote]
+    # Teams ids of the scrum masters learnt from their clicks (the store's list).
+    scrum_master_ids: tuple[str, ...] = ()
 
     def result(self, step: TriageStep) -> dict[str, Any] | None:
         return self.record.steps.get(step.value)
@@ -98,6 +105,24 @@ class TriageState:
         return decision is not None and all(
             self.result(step) is not None for step in STEPS_OF[decision.kind]
         )
+
+    @property
+    def pending_steps(self) -> list[TriageStep]:
+        """The steps of the decision(s) not done yet, in the order ``run_decision`` runs them."""
+        return [
+            step
+            for decision in (self.decision, self.plan)
+            if decision is not None
+            for step in STEPS_OF[decision.kind]
+            if self.result(step) is None
+        ]
+
+    @property
+    def failed_step(self) -> TriageStep | None:
+        """The decision step that failed for good (the request is marked failed, and its
+        steps run in order, so it is the first one not done), if any."""
+        pending = self.pending_steps
+        return pending[0] if pending and self.record.status is RequestStatus.FAILED else None
 
     @property
     def awaits_plan(self) -> bool:
@@ -171,20 +196,46 @@ def is_scrum_master(clicker: Clicker, settings: Settings) -> bool:
     )
 
 
-def scrum_master_teams_ids(settings: Settings) -> list[str]:
-    """The Teams user ids that get the scrum master's view automatically (refresh.userIds)."""
+def scrum_master_teams_ids(settings: Settings, learnt: Sequence[str] = ()) -> list[str]:
+    """The Teams user ids that get the scrum master's view automatically (refresh.userIds):
+    the configured scrum masters', then those ``learnt`` from their clicks; 60 at most."""
     ids = [
         person.teams_id
         for person in settings.people
         if is_scrum_master(Clicker(person.teams_id, person.name, person.aad_object_id), settings)
     ]
-    return list(dict.fromkeys(ids))[:MAX_REFRESH_USERS]
+    return list(dict.fromkeys([*ids, *learnt]))[:MAX_REFRESH_USERS]
 
 
 def task_titles(text: str) -> tuple[str, ...]:
-    """The Tasks typed into the card, one per line; blank lines dropped, each title trimmed."""
-    titles = [" ".join(line.split())[:MAX_TASK_TITLE] for line in text.splitlines()]
-    return tuple(title for title in titles if title)[:MAX_TASKS]
+    """The Tasks typed into the card, one per line; blank lines dropped, spaces tidied.
+
+    Raises ``InvalidDecision`` past a limit: a refusal the scrum master sees on the card, rather
+    than Tasks silently cut or dropped."""
+    if len(text) > MAX_TASKS_TEXT:
+        raise InvalidDecision(
+            f"The Tasks box takes at most {MAX_TASKS_TEXT:,} characters ({len(text):,} typed)."
+        )
+    titles = tuple(t for t in (" ".join(line.split()) for line in text.splitlines()) if t)
+    if len(titles) > MAX_TASKS:
+        raise InvalidDecision(f"At most {MAX_TASKS} Tasks ({len(titles)} typed).")
+    for number, title in enumerate(titles, start=1):
+        if len(title) > MAX_TASK_TITLE:
+            raise InvalidDecision(
+                f"Task {number} is {len(title):,} characters long; "
+                f"a Task title takes at most {MAX_TASK_TITLE}."
+            )
+    return titles
+
+
+def typed(data: dict[str, Any], name: str, label: str) -> str:
+    """One text input of the card's data (absent: empty); anything but text is refused."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidDecision(f"{label} must be text.")
+    return value
 
 
 def decision_from(
@@ -195,13 +246,18 @@ def decision_from(
     root_cause = ""
     bug_or_feature = ""
     if kind is DecisionKind.CREATE_PBI:
-        tasks = task_titles(str(data.get("tasks") or ""))
+        tasks = task_titles(typed(data, "tasks", "Tasks"))
     elif kind is DecisionKind.NOT_OUR_PROBLEM:
-        root_cause = str(data.get("rootCause") or "").strip()[:MAX_ROOT_CAUSE]
+        root_cause = typed(data, "rootCause", "The root cause").strip()
         if not root_cause:
             raise InvalidDecision("Type a short root cause for the client first.")
+        if len(root_cause) > MAX_ROOT_CAUSE:
+            raise InvalidDecision(
+                f"The root cause takes at most {MAX_ROOT_CAUSE:,} characters "
+                f"({len(root_cause):,} typed)."
+            )
     elif kind is DecisionKind.BUG_OR_FEATURE:
-        bug_or_feature = str(data.get("bugOrFeature") or "").strip().lower()
+        bug_or_feature = typed(data, "bugOrFeature", "Bug or Feature request").strip().lower()
         if bug_or_feature not in ("bug", "feature"):
             raise InvalidDecision("Choose Bug or Feature request first.")
     return Decision(

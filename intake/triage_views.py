@@ -30,7 +30,7 @@ def triage_view(
     record = state.record
     work_item_id = record.work_item_id or 0
     card = build_triage_card(record.request, work_item_id, _work_item_url(state))
-    card["refresh"]["userIds"] = scrum_master_teams_ids(settings)
+    card["refresh"]["userIds"] = scrum_master_teams_ids(settings, state.scrum_master_ids)
     body: list[dict[str, Any]] = card["body"]
     if notice:
         note = load_card("notice")
@@ -66,7 +66,12 @@ def _outcome(state: TriageState) -> dict[str, Any]:
     )
     lines: list[str] = []
     links: list[dict[str, Any]] = []
-    if not state.is_finished(decision):
+    failure = _failure_lines(state)
+    if failure:
+        block = load_card("failure")
+        block["text"] = "\n\n".join(failure)
+        outcome["items"].insert(1, block)
+    elif not state.is_finished(decision):
         lines.append("Working on it…")
     if decision.kind is DecisionKind.CREATE_PBI:
         pbi = state.result(TriageStep.CREATE_PBI)
@@ -99,6 +104,43 @@ def _outcome(state: TriageState) -> dict[str, Any]:
     return outcome
 
 
+# What each decision step does, in words for the channel (when it fails).
+STEP_WORDS = {
+    TriageStep.CREATE_PBI: "creating the PBI in DevOps",
+    TriageStep.CREATE_TASKS: "creating the PBI's tasks in DevOps",
+    TriageStep.LINK_PBI: "linking the PBI to the request in DevOps",
+    TriageStep.COMMENT_COORDINATOR: "telling the coordinator on the request in DevOps",
+    TriageStep.ADD_TO_SPRINT: "moving the PBI into the current sprint",
+    TriageStep.COMMENT_ROOT_CAUSE: "adding the root cause to the request in DevOps",
+    TriageStep.EMAIL_CLIENT: "emailing the client",
+    TriageStep.CLOSE: "closing the request in DevOps",
+    TriageStep.CREATE_BUG_OR_FEATURE: "creating the Bug / Feature request in DevOps",
+    TriageStep.LINK_BUG_OR_FEATURE: "linking the Bug / Feature request to the request in DevOps",
+}
+MAX_REASON = 160
+
+
+def _failure_lines(state: TriageState) -> list[str]:
+    """What failed, for everyone in the channel: the step in words, the short reason, that the
+    team knows, and how it is finished (a replay repeats nothing that is done)."""
+    step = state.failed_step
+    if step is None:
+        return []
+    reason = " ".join(state.record.last_error.split())
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1] + "…"
+    said = f"Stopped: {STEP_WORDS[step]} failed" + (
+        f" ({escape_markdown(reason)})." if reason else "."
+    )
+    return [
+        said,
+        "The support team was told (this message), and the request is marked failed. "
+        "What was done before this step stays done and is not repeated.",
+        f"To finish it, an operator runs: python -m intake replay {state.record.request.id} "
+        "(this card then shows the outcome).",
+    ]
+
+
 def _plan_lines(state: TriageState) -> list[str]:
     plan = state.plan
     if plan is None:
@@ -107,6 +149,8 @@ def _plan_lines(state: TriageState) -> list[str]:
     if plan.kind is DecisionKind.HANDLE_IN_SPRINT:
         return [f"Handle during the sprint ({by}): the PBI stays in the backlog."]
     sprint = state.result(TriageStep.ADD_TO_SPRINT)
+    if sprint is None and state.failed_step is TriageStep.ADD_TO_SPRINT:
+        return [f"Sprint-urgent ({by}): the PBI is not in the sprint yet (see above)."]
     if sprint is None:
         return [f"Sprint-urgent ({by}): moving the PBI into the current sprint…"]
     if not sprint.get("iteration"):

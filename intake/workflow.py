@@ -31,7 +31,7 @@ from intake.models import (
 from intake.ports import Services
 from intake.submission import parse_body, to_request
 from intake.triage_card import build_triage_card
-from intake.triage_rules import scrum_master_teams_ids
+from intake.triage_rules import RUN_DECISION, TriageStep, scrum_master_teams_ids
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,11 @@ def submit_request(body: bytes, content_type: str | None, services: Services) ->
     )
 
 
-def enqueue_steps(request_id: str, services: Services) -> None:
+def enqueue_steps(request_id: str, services: Services, *, kind: str = RUN_STEPS) -> None:
     """Queue a run of the request's steps. The request is already recorded: if the queue is
     down, the request is not lost, and ``resume_stalled_requests`` queues it later."""
     try:
-        services.queue.send({"kind": RUN_STEPS, "request_id": request_id})
+        services.queue.send({"kind": kind, "request_id": request_id})
     except ExternalError as exc:
         log.warning(
             "request %s recorded but not queued (%s); it will be resumed", request_id, exc.title
@@ -105,7 +105,10 @@ def request_status(request_id: str, services: Services) -> dict[str, Any]:
 
 def resume_stalled_requests(services: Services, *, quiet_for: float = 300.0) -> list[str]:
     """Queue again every unfinished request nobody has touched for ``quiet_for`` seconds
-    (its message was lost, or its worker died holding the lease). Runs on a timer."""
+    (its message was lost, or its worker died holding the lease). Runs on a timer.
+
+    Decisions too: a decided request is unfinished until its decision's run ends, and
+    ``run_steps`` hands a decided request on to that run."""
     now = utcnow()
     resumed = []
     for status in (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS):
@@ -165,7 +168,7 @@ def email_client(
     email = emails.client_confirmation(
         record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
     )
-    return {"message_id": _send_once(record, email, services, first_run)}
+    return {"message_id": send_once(record, email, services, first_run=first_run)}
 
 
 def email_coordinator(
@@ -179,7 +182,7 @@ def email_coordinator(
         services.settings.coordinator_email,
         _key(record, Step.EMAIL_COORDINATOR),
     )
-    return {"message_id": _send_once(record, email, services, first_run)}
+    return {"message_id": send_once(record, email, services, first_run=first_run)}
 
 
 def move_to_planning(
@@ -207,7 +210,7 @@ def tell_client_planning(
     email = emails.client_planning(
         request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
     )
-    return {"via": "email", "message_id": _send_once(record, email, services, first_run)}
+    return {"via": "email", "message_id": send_once(record, email, services, first_run=first_run)}
 
 
 def post_triage_card(
@@ -217,7 +220,9 @@ def post_triage_card(
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
     )
-    card["refresh"]["userIds"] = scrum_master_teams_ids(services.settings)
+    card["refresh"]["userIds"] = scrum_master_teams_ids(
+        services.settings, services.store.scrum_masters()
+    )
     key = _key(record, Step.POST_TRIAGE_CARD)
     attempt = _record_attempt(record, key, services)
     if attempt.earlier_unknown:
@@ -265,7 +270,13 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         first_run = record.status == RequestStatus.RECEIVED and not record.steps
         store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
         _run_plan(record, services, first_run=first_run)
-        store.set_status(request_id, RequestStatus.DONE.value)
+        record = store.get_request(request_id)
+        if TriageStep.DECISION.value in record.steps:
+            # Decided (a resume or a replay after the decision): the decision's run finishes
+            # it and marks it done; until then it stays unfinished, for the timer to see.
+            enqueue_steps(request_id, services, kind=RUN_DECISION)
+        else:
+            store.set_status(request_id, RequestStatus.DONE.value)
         log.info("request %s: all steps done", request_id)
         return store.get_request(request_id)
     except ExternalError as exc:
@@ -395,7 +406,9 @@ def _record_attempt(record: RequestRecord, key: str, services: Services) -> Atte
     return Attempt(number, key, earlier_unknown=True, earlier_age=age)
 
 
-def _send_once(record: RequestRecord, email: Email, services: Services, first_run: bool) -> str:
+def send_once(
+    record: RequestRecord, email: Email, services: Services, *, first_run: bool = False
+) -> str:
     """Send unless the email already went (it carries its key, so Sent Items can tell).
 
     When an earlier attempt may have sent it, wait until the sent copy had time to show in

@@ -292,9 +292,56 @@ class FakeClaimsAndVotes:
         return list(self.vote_rows.get(request_id, {}).values())
 
 
-class FakeStore(FakeClaimsAndVotes):
+class FakeCardsAndPeople:
+    """The card-version and scrum-master half of the Store port (mixed into FakeStore)."""
+
+    lock: threading.Lock
+    faults: Faults
+    clock: Callable[[], float]
+
+    def __init__(self) -> None:
+        self.known_scrum_masters: dict[str, str] = {}  # Teams id -> name, first seen first
+        self.cards: dict[str, dict[str, Any]] = {}  # request id -> wanted, published, turn
+
+    def set_scrum_master(self, teams_id: str, name: str, *, known: bool) -> None:
+        self.faults.check("set_scrum_master", after=False)
+        with self.lock:
+            if known:
+                self.known_scrum_masters.setdefault(teams_id, name)
+            else:
+                self.known_scrum_masters.pop(teams_id, None)
+
+    def scrum_masters(self) -> list[str]:
+        return list(self.known_scrum_masters)
+
+    def begin_card_update(self, request_id: str, owner: str, seconds: float) -> tuple[int, bool]:
+        self.faults.check("begin_card_update", after=False)
+        with self.lock:
+            card = self.cards.setdefault(
+                request_id, {"wanted": 0, "published": 0, "owner": "", "until": 0.0}
+            )
+            card["wanted"] += 1
+            mine = card["owner"] in ("", owner) or card["until"] <= self.clock()
+            if mine:
+                card.update(owner=owner, until=self.clock() + seconds)
+            return int(card["wanted"]), mine
+
+    def end_card_update(self, request_id: str, owner: str, published: int | None) -> int:
+        with self.lock:
+            card = self.cards.get(request_id)
+            if card is None:
+                return 0
+            if published is not None:
+                card["published"] = max(card["published"], published)
+            if card["owner"] == owner:
+                card.update(owner="", until=0.0)
+            return int(card["wanted"])
+
+
+class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
     def __init__(self, faults: Faults) -> None:
-        super().__init__()
+        FakeClaimsAndVotes.__init__(self)
+        FakeCardsAndPeople.__init__(self)
         self.faults = faults
         self.records: dict[str, RequestRecord] = {}
         self.leases: dict[str, str] = {}
@@ -364,6 +411,20 @@ class FakeQueue:
         self.faults.check("queue_send", after=True)
 
 
+class FakeDirectory:
+    """Entra groups: ``members[group_id]`` holds object ids; ``lookups`` counts the calls."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.members: dict[str, set[str]] = {}
+        self.lookups = 0
+
+    def is_member(self, aad_object_id: str, group_id: str) -> bool:
+        self.lookups += 1
+        self.faults.check("is_member", after=False)
+        return aad_object_id.lower() in {m.lower() for m in self.members.get(group_id, set())}
+
+
 @dataclass
 class FakeWorld:
     """Every fake port of one test, and the services the workflow gets."""
@@ -379,6 +440,7 @@ class FakeWorld:
         self.channel = FakeChannel(self.faults)
         self.store = FakeStore(self.faults)
         self.queue = FakeQueue(self.faults)
+        self.directory = FakeDirectory(self.faults)
 
     @property
     def services(self) -> Services:
@@ -393,4 +455,5 @@ class FakeWorld:
             channel=self.channel,
             field_maps=load_field_map(self.settings.field_map_path),
             clock=self.clock,
+            directory=self.directory,
         )

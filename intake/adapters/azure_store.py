@@ -6,6 +6,8 @@ Rows (PartitionKey, RowKey) -> what they hold:
   (request_id, "step:<name>")      -> a done step's result: inserted once, never replaced
   (request_id, "claim:<name>")     -> a claimed value: inserted once, the loser reads it
   (request_id, "vote:<voter>")     -> a person's current vote: replaced under its ETag
+  (request_id, "card")             -> the card's versions (wanted, published) and update turn
+  ("scrum-masters", "teams:<id>")  -> a scrum master's Teams user id, learnt from a click
 The idempotency key holds '/', which keys forbid, hence the hash. One partition per request
 makes ``get_request`` one query. A string property holds 64 KiB (UTF-16) and an entity 1 MiB:
 a long JSON value goes into binary chunks of 64,000 bytes (see ``pack``).
@@ -40,6 +42,8 @@ from intake.models import RequestRecord, RequestStatus, Vote, utcnow
 SYSTEM = "Table Storage"
 KEY_PARTITION = "key"
 REQUEST_ROW = "request"
+CARD_ROW = "card"
+SCRUM_MASTERS_PARTITION = "scrum-masters"
 STRING_LIMIT = 16_000  # characters: at most 64 KiB in UTF-16, whatever the characters are
 CHUNK_BYTES = 64_000
 ENTITY_LIMIT = 960_000  # bytes we allow ourselves of the 1 MiB an entity may hold
@@ -238,6 +242,65 @@ class TableStore:
         rows = self._query(f"PartitionKey eq @pk and {_prefix_filter('vote:')}", pk=request_id)
         rows.sort(key=lambda r: (float(r["first_voted"]), r["RowKey"]))  # oldest voter first
         return [Vote.model_validate_json(r["vote"]) for r in rows]
+
+    def set_scrum_master(self, teams_id: str, name: str, *, known: bool) -> None:
+        key = row_key("teams", teams_id)
+        if known:
+            self._insert(  # first seen stays first: a known id is left as it is
+                {
+                    "PartitionKey": SCRUM_MASTERS_PARTITION,
+                    "RowKey": key,
+                    "teams_id": teams_id,
+                    "name": name[:1000],
+                    "first_seen": time.time(),
+                }
+            )
+            return
+        self._run(lambda table: table.delete_entity(SCRUM_MASTERS_PARTITION, key))
+
+    def scrum_masters(self) -> list[str]:
+        rows = self._query("PartitionKey eq @pk", pk=SCRUM_MASTERS_PARTITION)
+        rows.sort(key=lambda r: (float(r["first_seen"]), r["RowKey"]))
+        return [str(r["teams_id"]) for r in rows]
+
+    def begin_card_update(self, request_id: str, owner: str, seconds: float) -> tuple[int, bool]:
+        for _ in range(RACE_ATTEMPTS):
+            row = self._get(request_id, CARD_ROW)
+            now = time.time()
+            if row is None:
+                first = {
+                    "PartitionKey": request_id,
+                    "RowKey": CARD_ROW,
+                    "wanted": 1,
+                    "published": 0,
+                    "turn_owner": owner,
+                    "turn_until": now + seconds,
+                }
+                if self._insert(first):
+                    return 1, True
+                continue
+            wanted = int(row["wanted"]) + 1
+            mine = row["turn_owner"] in ("", owner) or float(row["turn_until"]) <= now
+            changes: dict[str, Any] = {"wanted": wanted}
+            if mine:
+                changes.update(turn_owner=owner, turn_until=now + seconds)
+            if self._update_if_unchanged(row, changes):
+                return wanted, mine
+        raise ExternalUnavailable("the card's version kept changing; try again", system=SYSTEM)
+
+    def end_card_update(self, request_id: str, owner: str, published: int | None) -> int:
+        for _ in range(RACE_ATTEMPTS):
+            row = self._get(request_id, CARD_ROW)
+            if row is None:
+                return 0
+            changes: dict[str, Any] = {}
+            if published is not None and published > int(row["published"]):
+                changes["published"] = published
+            if row["turn_owner"] == owner:
+                changes.update(turn_owner="", turn_until=0.0)
+            if not changes or self._update_if_unchanged(row, changes):
+                return int(row["wanted"])
+        raise ExternalUnavailable("the card's version kept changing; try again", system=SYSTEM)
 
     # --- rows ------------------------------------------------------------------------------
 

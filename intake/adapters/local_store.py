@@ -146,6 +146,63 @@ class SqliteStore:
             ).fetchall()
         return [Vote.model_validate_json(row["vote"]) for row in rows]
 
+    def set_scrum_master(self, teams_id: str, name: str, *, known: bool) -> None:
+        with self.db.connect() as db:
+            if known:
+                db.execute(
+                    "INSERT INTO scrum_masters (teams_id, name, first_seen) VALUES (?, ?, ?)"
+                    " ON CONFLICT (teams_id) DO UPDATE SET name = excluded.name",
+                    (teams_id, name, utcnow().isoformat()),
+                )
+            else:
+                db.execute("DELETE FROM scrum_masters WHERE teams_id = ?", (teams_id,))
+
+    def scrum_masters(self) -> list[str]:
+        with self.db.connect() as db:
+            rows = db.execute(
+                "SELECT teams_id FROM scrum_masters ORDER BY first_seen, rowid"
+            ).fetchall()
+        return [row["teams_id"] for row in rows]
+
+    def begin_card_update(self, request_id: str, owner: str, seconds: float) -> tuple[int, bool]:
+        now = time.time()
+        with self.db.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO card_versions (request_id) VALUES (?)", (request_id,))
+            row = tx.execute(
+                "SELECT wanted, turn_owner, turn_until FROM card_versions WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
+            wanted = int(row["wanted"]) + 1
+            mine = row["turn_owner"] in ("", owner) or row["turn_until"] <= now
+            tx.execute(
+                "UPDATE card_versions SET wanted = ?, turn_owner = ?, turn_until = ?"
+                " WHERE request_id = ?",
+                (
+                    wanted,
+                    owner if mine else row["turn_owner"],
+                    now + seconds if mine else row["turn_until"],
+                    request_id,
+                ),
+            )
+        return wanted, mine
+
+    def end_card_update(self, request_id: str, owner: str, published: int | None) -> int:
+        with self.db.transaction() as tx:
+            if published is not None:
+                tx.execute(
+                    "UPDATE card_versions SET published = MAX(published, ?) WHERE request_id = ?",
+                    (published, request_id),
+                )
+            tx.execute(
+                "UPDATE card_versions SET turn_owner = '', turn_until = 0"
+                " WHERE request_id = ? AND turn_owner = ?",
+                (request_id, owner),
+            )
+            row = tx.execute(
+                "SELECT wanted FROM card_versions WHERE request_id = ?", (request_id,)
+            ).fetchone()
+        return 0 if row is None else int(row["wanted"])
+
     @staticmethod
     def _record(row: Any, steps: dict[str, dict[str, Any]]) -> RequestRecord:
         return RequestRecord.model_validate(

@@ -44,6 +44,18 @@ CREATE TABLE IF NOT EXISTS votes (
     vote TEXT NOT NULL,
     PRIMARY KEY (request_id, voter_id)
 );
+CREATE TABLE IF NOT EXISTS card_versions (
+    request_id TEXT PRIMARY KEY,
+    wanted INTEGER NOT NULL DEFAULT 0,
+    published INTEGER NOT NULL DEFAULT 0,
+    turn_owner TEXT NOT NULL DEFAULT '',
+    turn_until REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS scrum_masters (
+    teams_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    first_seen TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS queue_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,

@@ -44,6 +44,7 @@ from intake.adapters.bot_auth import BotTokenValidator
 from intake.errors import IntakeError, RequestNotFound, UnauthenticatedActivity
 from intake.models import DecisionKind, VoteChoice
 from intake.ports import Services
+from intake.submission import nesting_depth
 from intake.triage_rules import Clicker
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ logging.getLogger("microsoft_agents.hosting.core.connector.client.user_token_cli
     logging.ERROR
 )
 NEUTRAL_ANSWER = "Sorry, that did not work. Please try again in a moment."
+# A Teams invoke is a few KiB (the card inputs are capped at 6,000 characters): refuse far
+# larger or deeper bodies before parsing them, and before the token check spends a key lookup.
+MAX_ACTIVITY_BYTES = 64 * 1024
+MAX_ACTIVITY_NESTING = 64
 
 
 class FunctionsRequest:
@@ -162,6 +167,12 @@ class TeamsBot:
         self.app = build_application(services)
 
     async def handle(self, request: func.HttpRequest) -> func.HttpResponse:
+        body = request.get_body()
+        if len(body) > MAX_ACTIVITY_BYTES:
+            return _json(413, {"error": f"An activity takes at most {MAX_ACTIVITY_BYTES} bytes."})
+        brackets = body.count(b"[") + body.count(b"{")  # at C speed: most bodies stop here
+        if brackets > MAX_ACTIVITY_NESTING and nesting_depth(body) > MAX_ACTIVITY_NESTING:
+            return _json(400, {"error": "The body is not a JSON activity."})
         try:
             activity = request.get_json()
             if not isinstance(activity, dict):

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from intake import bootstrap, workflow
+from intake import bootstrap, triage, workflow
 from intake.config import ConfigurationError
 from intake.errors import IntakeError
 from intake.models import RequestStatus, utcnow
@@ -120,6 +120,10 @@ def replay(request_id: str, services: Services) -> str:
         if moved:
             return f"{moved} poisoned message(s) moved back to the queue"
     workflow.enqueue_steps(request_id, services)
+    if triage.state_of(request_id, services).pending_steps:
+        # A decision on the triage card that stopped: its steps run from their own message.
+        services.queue.send({"kind": triage.RUN_DECISION, "request_id": request_id})
+        return "queued again, with its triage decision"
     return "queued again"
 
 

@@ -205,6 +205,36 @@ def _matches(odata_filter: str, message: dict[str, Any]) -> bool:
     )
 
 
+class GroupsDouble(Double):
+    """Graph's directory for app-only callers: ``checkMemberGroups`` of a user (transitive)."""
+
+    def __init__(self, tokens: TokenDouble, endpoint: str) -> None:
+        super().__init__()
+        self.tokens = tokens
+        self.scope = f"{endpoint.rstrip('/')}/.default"
+        self.users: set[str] = set()  # object ids that exist in the tenant
+        self.members: dict[str, set[str]] = {}  # group id -> object ids (nesting resolved)
+
+    def route(self, call: Call) -> Answer:
+        match = re.fullmatch(r"/v1\.0/users/([^/]+)/checkMemberGroups", call.path)
+        if not match or call.method != "POST":
+            return 404, {}, UNKNOWN
+        if self.tokens.scope_of(call.bearer) != self.scope:
+            return 401, {}, {"error": {"code": "InvalidAuthenticationToken", "message": "..."}}
+        user = match.group(1).lower()
+        if user not in self.users:
+            return (
+                404,
+                {},
+                {"error": {"code": "Request_ResourceNotFound", "message": "no such user"}},
+            )
+        groups = call.body.get("groupIds", [])
+        if not 1 <= len(groups) <= 20:
+            return 400, {}, {"error": {"code": "Request_BadRequest", "message": "1-20 ids"}}
+        found = [g for g in groups if user in self.members.get(g.lower(), set())]
+        return 200, {}, {"@odata.context": "https://graph.test/$metadata", "value": found}
+
+
 class ConnectorDouble(Double):
     """The Bot Connector of Teams under a service URL path: new channel threads and updates."""
 

@@ -266,3 +266,48 @@ def test_requests_are_listed_newest_first_and_by_status(store):
     assert [r.request.id for r in failed] == [ids[3], ids[1]]
     assert failed[0].steps == {"email_client": {"message_id": "m-9"}}
     assert store.list_requests(status="done") == []
+
+
+def test_scrum_masters_are_remembered_once_in_first_seen_order_and_can_be_forgotten(store):
+    store.set_scrum_master("29:1-riley/x#?", "Riley", known=True)
+    store.set_scrum_master("29:1-morgan", "Morgan", known=True)
+    store.set_scrum_master("29:1-riley/x#?", "Riley Lead", known=True)  # already known
+    assert store.scrum_masters() == ["29:1-riley/x#?", "29:1-morgan"]
+
+    store.set_scrum_master("29:1-riley/x#?", "Riley", known=False)
+    store.set_scrum_master("29:1-never-seen", "Nobody", known=False)  # nothing to forget
+
+    assert store.scrum_masters() == ["29:1-morgan"]
+
+
+def test_card_versions_go_up_and_one_publisher_at_a_time_holds_the_turn(store):
+    record, _ = store.add_request(new_record())
+    request_id = record.request.id
+
+    assert store.begin_card_update(request_id, "click-a", 30) == (1, True)
+    assert store.begin_card_update(request_id, "click-b", 30) == (2, False)
+    assert store.begin_card_update(request_id, "click-a", 30) == (3, True)  # its own turn
+    # A publishes version 3 and sees nothing newer was asked for.
+    assert store.end_card_update(request_id, "click-b", None) == 3  # not B's turn: no change
+    assert store.begin_card_update(request_id, "click-c", 30) == (4, False)
+    assert store.end_card_update(request_id, "click-a", 3) == 4  # C asked meanwhile
+    assert store.begin_card_update(request_id, "click-c", 30) == (5, True)  # the turn is free
+    assert store.end_card_update(request_id, "click-c", 5) == 5
+
+
+def test_an_expired_card_turn_can_be_taken_over(store):
+    record, _ = store.add_request(new_record())
+
+    assert store.begin_card_update(record.request.id, "dead", 0) == (1, True)
+    assert store.begin_card_update(record.request.id, "alive", 30) == (2, True)
+
+
+def test_of_clicks_asking_for_card_updates_at_once_each_gets_its_own_version_and_one_the_turn(
+    store,
+):
+    record, _ = store.add_request(new_record())
+
+    results = all_at_once(6, lambda i: store.begin_card_update(record.request.id, f"c{i}", 30))
+
+    assert sorted(version for version, _ in results) == [1, 2, 3, 4, 5, 6]
+    assert [mine for _, mine in results].count(True) == 1

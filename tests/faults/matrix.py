@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import workflow
+from intake import triage, workflow
 from intake.config import Settings
 from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
 from intake.models import RequestStatus, Step
@@ -121,14 +121,17 @@ class Outcome:
     injected: int
     resolved_by: str  # "retries" | "timer" | "replay" | "never"
     poisoned: int = 0
+    # How many of each effect should have happened (absent: exactly one).
+    expected: dict[str, int] = field(default_factory=dict)
 
     @property
     def losses(self) -> int:
-        return sum(1 for n in self.counts.values() if n == 0) + (self.status != "done")
+        missing = sum(max(0, self.expected.get(k, 1) - n) for k, n in self.counts.items())
+        return missing + (self.status != "done")
 
     @property
     def duplicates(self) -> int:
-        return sum(n - 1 for n in self.counts.values() if n > 1)
+        return sum(max(0, n - self.expected.get(k, 1)) for k, n in self.counts.items())
 
 
 # --- flows -------------------------------------------------------------------------------
@@ -136,11 +139,18 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Flow:
-    """A flow under test: how to start it and what exactly-once means for it."""
+    """A flow under test: how to start it and what exactly-once means for it.
+
+    A decision flow (``drive`` set) runs the intake clean first, then ``drive`` makes the
+    scrum masters' clicks: its faults, and their occurrences, count from the first click on.
+    ``expect`` says how many of each effect should happen (absent: one of each).
+    """
 
     name: str
     submission: dict[str, Any]
     effects: Callable[[FakeWorld, str], dict[str, int]]
+    drive: Callable[[HostModel, str], None] | None = None
+    expect: Callable[[FakeWorld, str], dict[str, int]] | None = None
 
 
 def intake_effects(world: FakeWorld, request_id: str) -> dict[str, int]:
@@ -203,6 +213,7 @@ class HostModel:
         world.mailer.clock = lambda: self.now
         world.clock = lambda: EPOCH + timedelta(seconds=self.now)
         self.poison: list[dict[str, Any]] = []
+        self.poisoned = 0  # messages that went to the poison queue, replayed or not
         self.resolved_by = "retries"
 
     def submit(self, submission: dict[str, Any]) -> str | None:
@@ -221,11 +232,19 @@ class HostModel:
             self.deliver(self.world.queue.messages.pop(0))
 
     def deliver(self, message: dict[str, Any]) -> None:
+        """One message, as ``functions/steps.py`` handles it, delivered until it succeeds or
+        ends in the poison queue."""
         request_id = str(message["request_id"])
+        kind = message.get("kind", workflow.RUN_STEPS)
         for _ in range(MAX_DEQUEUE_COUNT):
             owner = uuid.uuid4().hex
             try:
-                workflow.run_steps(request_id, self.world.services, owner=owner)
+                if kind == triage.RUN_DECISION:
+                    triage.run_decision(request_id, self.world.services, owner=owner)
+                elif kind == triage.COPY_VOTE:
+                    triage.copy_vote(message, self.world.services)
+                else:
+                    workflow.run_steps(request_id, self.world.services, owner=owner)
                 return
             except WorkerCrash:
                 # A dead process runs no ``finally``: its lease stays until it expires.
@@ -236,6 +255,7 @@ class HostModel:
                 pass
             self.now += VISIBILITY_TIMEOUT
         self.poison.append(message)
+        self.poisoned += 1
 
     def operate(self, request_ids: list[str], *, clear: Callable[[], None]) -> None:
         """What happens later: the timer resumes stalled requests, the operator replays
@@ -273,6 +293,10 @@ class HostModel:
 
 def run_scenario(flow: Flow, scenario: Scenario, settings: Settings) -> Outcome:
     world = make_world(settings, scenario.remote)
+    host = HostModel(world)
+    decided = None
+    if flow.drive is not None:
+        decided = submitted_clean(host, flow)
     make, after = FAULT_KINDS[scenario.kind]
     operation = scenario.operation.split(".")[0]
     if scenario.outage and operation in STORE_OPERATIONS - {"queue_send"}:
@@ -287,7 +311,9 @@ def run_scenario(flow: Flow, scenario: Scenario, settings: Settings) -> Outcome:
             skip=0 if scenario.outage else scenario.occurrence - 1,
             times=10_000 if scenario.outage else 1,
         )
-    host = HostModel(world)
+    if flow.drive is not None and decided is not None:
+        flow.drive(host, decided)
+        return outcome_of(flow, scenario, host, decided, poisoned=host.poisoned)
     request_id = host.submit(flow.submission)
     if request_id is None:  # the caller gave up: an outage of the intake endpoint's store
         world.faults.clear()
@@ -300,6 +326,13 @@ def run_scenario(flow: Flow, scenario: Scenario, settings: Settings) -> Outcome:
     host.deliver_all()
     poisoned_before = len(host.poison)
     host.operate([request_id], clear=world.faults.clear)
+    return outcome_of(flow, scenario, host, request_id, poisoned=poisoned_before)
+
+
+def outcome_of(
+    flow: Flow, scenario: Scenario, host: HostModel, request_id: str, *, poisoned: int
+) -> Outcome:
+    world = host.world
     record = world.store.records[request_id]
     done = record.status == RequestStatus.DONE
     return Outcome(
@@ -308,8 +341,20 @@ def run_scenario(flow: Flow, scenario: Scenario, settings: Settings) -> Outcome:
         status=record.status.value,
         injected=world.faults.injected,
         resolved_by=host.resolved_by if done else "never",
-        poisoned=poisoned_before,
+        poisoned=poisoned,
+        expected=flow.expect(world, request_id) if flow.expect else {},
     )
+
+
+def submitted_clean(host: HostModel, flow: Flow) -> str:
+    """A decision flow's start: the request submitted and its intake done, with no fault;
+    the call counts start again from here."""
+    request_id = host.submit(flow.submission)
+    host.deliver_all()
+    assert request_id is not None
+    assert host.world.store.records[request_id].status == RequestStatus.DONE
+    host.world.faults.calls.clear()
+    return request_id
 
 
 def _not_first_run(world: Any, request_id: str) -> None:
@@ -323,14 +368,20 @@ def _not_first_run(world: Any, request_id: str) -> None:
 def clean_calls(
     flow: Flow, settings: Settings, remote: str, *, replay: bool = False
 ) -> Counter[str]:
-    """How many times each operation is called in a run without faults."""
+    """How many times each operation is called in a run without faults (a decision flow:
+    from the first click on; ``replay``: the intake flow when not on its first run)."""
     world = make_world(settings, remote)
     host = HostModel(world)
-    request_id = host.submit(flow.submission)
-    assert request_id is not None
-    if replay:
-        _not_first_run(world, request_id)
-    host.deliver_all()
+    if flow.drive is not None:
+        request_id: str | None = submitted_clean(host, flow)
+        assert request_id is not None
+        flow.drive(host, request_id)
+    else:
+        request_id = host.submit(flow.submission)
+        assert request_id is not None
+        if replay:
+            _not_first_run(world, request_id)
+        host.deliver_all()
     assert request_id is not None
     assert world.store.records[request_id].status == RequestStatus.DONE
     return Counter(world.faults.calls)

@@ -1,0 +1,289 @@
+"""The decision flows of the fault matrix: what scrum masters click on the triage card, and
+what exactly-once means after each decision.
+
+A decision flow starts from a request whose intake finished without a fault. Then the people
+click, as they do in Teams (``drive``): clicks in one group are made at the same moment (double
+clicks, two scrum masters racing); a click that fails (an error answer, the function dying) is
+made again, up to ``CLICK_ATTEMPTS`` times, while the card does not show it taken; then the
+queue delivers, the timer resumes, the operator replays (``HostModel.operate``). A person whose
+click never took (an outage) clicks again once the operator ended the outage.
+
+The end state is counted (``effects``) against what the winning decision should have done
+(``expected``): exactly one PBI, one of each Task, one link, one @coordinator comment, ... and
+none of what a losing or refused click asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from intake import triage
+from intake.config import Settings
+from intake.errors import ExternalError
+from intake.models import Decision, DecisionKind
+from intake.triage_rules import PLAN_KINDS, Clicker, TriageStep, is_scrum_master, task_titles
+from intake.triage_views import triage_view
+from tests.fakes import FakeWorld
+from tests.faults.matrix import Flow, HostModel, WorkerCrash
+
+CLICK_ATTEMPTS = 3  # a person clicks again after an error, a few times, then gives up for now
+
+MORGAN = Clicker("29:1-morgan-local", "Morgan Scrum", "00000000-0000-0000-0000-00000000306a")
+RILEY = Clicker("29:1-riley-local", "Riley Scrum", "00000000-0000-0000-0000-0000000051e7")
+ALEX = Clicker("29:1-alex-local", "Alex Support", "00000000-0000-0000-0000-00000000a1e5")
+ROOT_CAUSE = "Their proxy drops TLS 1.3"
+
+
+def with_two_scrum_masters(settings: Settings) -> Settings:
+    """The settings of the decision flows: Riley is a second scrum master (the race)."""
+    return settings.model_copy(
+        update={"scrum_masters": [*settings.scrum_masters, RILEY.aad_object_id]}
+    )
+
+
+@dataclass(frozen=True)
+class Click:
+    who: Clicker
+    kind: DecisionKind
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Group = tuple[Click, ...]  # clicks made at the same moment
+
+
+# --- driving ---------------------------------------------------------------------------------
+
+
+def settled(world: FakeWorld, request_id: str, click: Click) -> bool:
+    """Would the person stop clicking: the card shows the decision taken (by anyone), or the
+    click was refused for good (not a scrum master; a plan after another decision)."""
+    if not is_scrum_master(click.who, world.settings):
+        return True
+    steps = world.store.records[request_id].steps
+    decision = steps.get(TriageStep.DECISION.value)
+    if click.kind in PLAN_KINDS:
+        return TriageStep.PLAN.value in steps or (
+            decision is not None and decision["kind"] != DecisionKind.CREATE_PBI.value
+        )
+    return decision is not None
+
+
+def click(host: HostModel, request_id: str, what: Click) -> None:
+    try:
+        triage.decide(request_id, what.who, what.kind, dict(what.data), host.world.services)
+    except (ExternalError, WorkerCrash):
+        pass  # Teams shows the person an error; they click again
+
+
+def drive(groups: tuple[Group, ...]) -> Callable[[HostModel, str], None]:
+    def run(host: HostModel, request_id: str) -> None:
+        world = host.world
+
+        def click_until_settled(clicks: tuple[Click, ...], *, first: bool) -> None:
+            if first:
+                for what in clicks:
+                    click(host, request_id, what)
+            for what in clicks:
+                for _ in range(CLICK_ATTEMPTS - 1 if first else CLICK_ATTEMPTS):
+                    if settled(world, request_id, what):
+                        break
+                    host.deliver_all()
+                    host.now += 10
+                    click(host, request_id, what)
+            host.deliver_all()
+
+        for group in groups:
+            click_until_settled(group, first=True)
+        host.operate([request_id], clear=world.faults.clear)
+        left = tuple(w for g in groups for w in g if not settled(world, request_id, w))
+        if left:  # later (an outage is over, the PBI exists): the scrum master clicks again
+            armed = any(f.times > 0 for fs in world.faults.pending.values() for f in fs)
+            world.faults.clear()
+            if armed:  # the operator had to end an outage first
+                host.resolved_by = "replay"
+            click_until_settled(left, first=False)
+            host.operate([request_id], clear=world.faults.clear)
+
+    return run
+
+
+# --- what happened, and what should have --------------------------------------------------
+
+
+def typed_tasks(groups: tuple[Group, ...]) -> list[str]:
+    titles = [t for g in groups for w in g for t in task_titles(str(w.data.get("tasks") or ""))]
+    return list(dict.fromkeys(titles))
+
+
+def decision_effects(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], dict[str, int]]:
+    def effects(world: FakeWorld, request_id: str) -> dict[str, int]:
+        settings, board = world.settings, world.work_items
+        record = world.store.records[request_id]
+        request_item = record.work_item_id
+        created = {i: item for i, item in board.items.items() if i != request_item}
+
+        def of_type(type_: str) -> list[int]:
+            return [i for i, item in created.items() if item["draft"].type == type_]
+
+        def keyed(step: TriageStep) -> str:
+            return f"intake-{request_id}-{step.value}"
+
+        comments = [c.key for c in board.comments.get(request_item or 0, [])]
+        counts = {
+            "PBI": len(of_type(settings.pbi_type)),
+            "Bug": len(of_type(settings.bug_type)),
+            "Feature": len(of_type(settings.feature_type)),
+            "linked to the request": sum(
+                1 for s, _, r in board.links if s == request_item and r == triage.RELATED
+            ),
+            "Task under the PBI": sum(1 for _, _, r in board.links if r == triage.CHILD),
+            "@coordinator comment": comments.count(keyed(TriageStep.COMMENT_COORDINATOR)),
+            "PBI in the current sprint": sum(
+                1
+                for i in of_type(settings.pbi_type)
+                if "System.IterationPath" in created[i]["fields"]
+            ),
+            "root cause comment": comments.count(keyed(TriageStep.COMMENT_ROOT_CAUSE)),
+            "client decision email": sum(
+                1 for e in world.mailer.sent if e.key == keyed(TriageStep.EMAIL_CLIENT)
+            ),
+            "request closed": int(
+                request_item is not None
+                and board.items[request_item]["state"] == settings.state_closed
+            ),
+        }
+        for title in typed_tasks(groups):
+            counts[f"Task {title!r}"] = sum(
+                1 for i in of_type(settings.task_type) if created[i]["draft"].title == title
+            )
+        claims = world.store.claims
+        for name, step in (("decision", TriageStep.DECISION), ("plan", TriageStep.PLAN)):
+            recorded = record.steps.get(step.value)
+            counts[f"{name} recorded"] = int(
+                recorded is not None and recorded == claims.get((request_id, step.value))
+            )
+        counts["card shows the outcome"] = int(card_shows_outcome(world, request_id))
+        return counts
+
+    return effects
+
+
+def card_shows_outcome(world: FakeWorld, request_id: str) -> bool:
+    """The channel's card is the finished card of the request's final state."""
+    (thread,) = world.channel.threads.values()
+    state = triage.state_of(request_id, world.services)
+    final = triage_view(state, world.settings)
+    return thread["card"] == final and "Working on it" not in json.dumps(final)
+
+
+def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], dict[str, int]]:
+    """One of each effect of the decision that won (or, if none was taken, the first scrum
+    master's), and none of any other's."""
+    clicks = [w for g in groups for w in g]
+
+    def first(kinds: tuple[DecisionKind, ...], world: FakeWorld) -> Decision | None:
+        for what in clicks:
+            if what.kind in kinds and is_scrum_master(what.who, world.settings):
+                return Decision(
+                    kind=what.kind,
+                    by_id=what.who.teams_id,
+                    by_name=what.who.name,
+                    token="",
+                    tasks=task_titles(str(what.data.get("tasks") or "")),
+                    bug_or_feature=str(what.data.get("bugOrFeature", "")),
+                )
+        return None
+
+    def expected(world: FakeWorld, request_id: str) -> dict[str, int]:
+        steps = world.store.records[request_id].steps
+        decisions = tuple(k for k in DecisionKind if k not in PLAN_KINDS)
+        decision = (
+            Decision.model_validate(steps[TriageStep.DECISION.value])
+            if TriageStep.DECISION.value in steps
+            else first(decisions, world)
+        )
+        assert decision is not None
+        plan = None
+        if decision.kind is DecisionKind.CREATE_PBI:
+            plan = (
+                Decision.model_validate(steps[TriageStep.PLAN.value])
+                if TriageStep.PLAN.value in steps
+                else first(PLAN_KINDS, world)
+            )
+        kind = decision.kind
+        pbi = kind is DecisionKind.CREATE_PBI
+        made = kind is DecisionKind.BUG_OR_FEATURE
+        told = kind in (DecisionKind.NOT_OUR_PROBLEM, DecisionKind.BUG_OR_FEATURE)
+        counts = {
+            "PBI": int(pbi),
+            "Bug": int(made and decision.bug_or_feature == "bug"),
+            "Feature": int(made and decision.bug_or_feature == "feature"),
+            "linked to the request": int(pbi or made),
+            "Task under the PBI": len(decision.tasks),
+            "@coordinator comment": int(pbi),
+            "PBI in the current sprint": int(
+                plan is not None and plan.kind is DecisionKind.SPRINT_URGENT
+            ),
+            "root cause comment": int(kind is DecisionKind.NOT_OUR_PROBLEM),
+            "client decision email": int(told),
+            "request closed": int(kind is DecisionKind.NOT_OUR_PROBLEM),
+            "decision recorded": 1,
+            "plan recorded": int(plan is not None),
+            "card shows the outcome": 1,
+        }
+        for title in typed_tasks(groups):
+            counts[f"Task {title!r}"] = int(title in decision.tasks)
+        return counts
+
+    return expected
+
+
+def decision_flow(name: str, submission: dict[str, Any], *groups: Group) -> Flow:
+    return Flow(
+        name,
+        submission,
+        decision_effects(groups),
+        drive=drive(groups),
+        expect=decision_expected(groups),
+    )
+
+
+def decision_flows(sample: dict[str, Any]) -> list[Flow]:
+    """Each decision the card offers, then double clicks, two scrum masters racing, and a
+    staff member's refused click, each as its own flow."""
+    pbi = Click(MORGAN, DecisionKind.CREATE_PBI, {"tasks": "Fix the export\nAdd a test"})
+    urgent = Click(MORGAN, DecisionKind.SPRINT_URGENT)
+    not_ours = Click(MORGAN, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": ROOT_CAUSE})
+    bug = Click(MORGAN, DecisionKind.BUG_OR_FEATURE, {"bugOrFeature": "bug"})
+    return [
+        decision_flow("decision-pbi-sprint-urgent", sample, (pbi,), (urgent,)),
+        decision_flow(
+            "decision-pbi-handle-in-sprint",
+            sample,
+            (Click(MORGAN, DecisionKind.CREATE_PBI),),
+            (Click(MORGAN, DecisionKind.HANDLE_IN_SPRINT),),
+        ),
+        decision_flow("decision-not-our-problem", sample, (not_ours,)),
+        decision_flow("decision-bug", sample, (bug,)),
+        decision_flow(
+            "decision-feature",
+            sample,
+            (Click(MORGAN, DecisionKind.BUG_OR_FEATURE, {"bugOrFeature": "feature"}),),
+        ),
+        decision_flow("decision-double-click", sample, (pbi, pbi), (urgent, urgent)),
+        decision_flow(
+            "decision-race",
+            sample,
+            (pbi, Click(RILEY, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": ROOT_CAUSE})),
+            (Click(RILEY, DecisionKind.HANDLE_IN_SPRINT), urgent),
+        ),
+        decision_flow(
+            "decision-staff-refused",
+            sample,
+            (Click(ALEX, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": "not a scrum master"}),),
+            (bug,),
+        ),
+    ]
