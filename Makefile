@@ -68,6 +68,11 @@ fmt: $(STAMP)
 doctor: $(STAMP)
 	$(PY) -m intake doctor
 
+# Benchmarks against loopback doubles (docs/benchmarks.md); writes bench/results.json.
+# `make bench ARGS=--quick` is the small run `make test` checks; never timed assertions.
+bench: $(STAMP)
+	$(PY) -m bench.run $(ARGS)
+
 # Submit the bundled sample form response to the running local host.
 demo:
 	curl -sS -X POST -H 'Content-Type: application/json' \

@@ -5,13 +5,16 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.problems import json_response, problem_response
-from intake import bootstrap, workflow
 
+# The intake package (pydantic, settings, templates) is imported by each function on its first
+# call, not when the host indexes the app: indexing stays fast and cannot fail on our code.
 bp = func.Blueprint()
 
 
 @bp.route(route="intake", methods=["POST"])
 def intake(req: func.HttpRequest) -> func.HttpResponse:
+    from intake import bootstrap, workflow
+
     try:
         receipt = workflow.submit_request(
             req.get_body(), req.headers.get("Content-Type"), bootstrap.services()
@@ -24,6 +27,8 @@ def intake(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="requests/{request_id}", methods=["GET"])
 def request_status(req: func.HttpRequest) -> func.HttpResponse:
+    from intake import bootstrap, workflow
+
     try:
         status = workflow.request_status(req.route_params["request_id"], bootstrap.services())
     except Exception as exc:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.problems import problem_response
-from intake import bootstrap
 
+# The intake package is imported on the first call, not at indexing (see functions/intake.py).
 bp = func.Blueprint()
 
 
 @bp.route(route="messages", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def messages(req: func.HttpRequest) -> func.HttpResponse:
+    from intake import bootstrap
+
     try:
         bot = bootstrap.bot()
     except Exception as exc:  # the edge: e.g. incomplete settings -> 503 problem, no trace

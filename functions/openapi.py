@@ -9,11 +9,13 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.problems import json_response
-from intake import openapi
 
+# The intake package is imported on the first call, not at indexing (see functions/intake.py).
 bp = func.Blueprint()
 
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    from intake import openapi
+
     return json_response(200, openapi.document())

@@ -8,7 +8,6 @@ from typing import Any
 
 import azure.functions as func
 
-from intake.config import ConfigurationError
 from intake.errors import IntakeError, Throttled
 
 log = logging.getLogger(__name__)
@@ -47,6 +46,8 @@ def problem(
 def problem_response(exc: Exception) -> func.HttpResponse:
     """Map any exception to a problem: ours keep their status; anything else is a bare 500
     whose trace goes to the log only, never to the caller."""
+    from intake.config import ConfigurationError  # pydantic: loaded on first use, not indexing
+
     if isinstance(exc, IntakeError):
         headers = None
         if isinstance(exc, Throttled):

@@ -7,8 +7,8 @@ import logging
 
 import azure.functions as func
 
-from intake import bootstrap, triage, workflow
-
+# The intake package is imported by each function on its first call, not at indexing (see
+# functions/intake.py).
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ def run_steps(message: func.QueueMessage) -> None:
     poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
     unreadable message. ``kind`` says which work: a request's steps (the default), a
     decision's steps, or copying a vote to the work item."""
+    from intake import bootstrap, triage, workflow
+
     try:
         body = json.loads(message.get_body().decode("utf-8"))
         request_id = str(body["request_id"])
@@ -39,4 +41,6 @@ def run_steps(message: func.QueueMessage) -> None:
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 def resume_stalled(timer: func.TimerRequest) -> None:
+    from intake import bootstrap, workflow
+
     workflow.resume_stalled_requests(bootstrap.services())

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from intake.models import Email, Request
 
-_environment = Environment(
-    loader=PackageLoader("intake", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+@cache
+def _environment() -> Any:
+    """The templates' jinja2 environment, built on first use: the POST /api/intake path never
+    renders an email, so it never pays for importing jinja2 (cold start)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("intake", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
 
 PLANNING_WORDS = "We will triage this request and reach out as soon as we have an assessment."
 
@@ -31,8 +38,8 @@ def _subject(text: str) -> str:
 
 def render(kind: str, **context: Any) -> tuple[str, str]:
     """The HTML and text bodies of one kind of email."""
-    html = _environment.get_template(f"{kind}.html").render(**context)
-    text = _environment.get_template(f"{kind}.txt").render(**context)
+    html: str = _environment().get_template(f"{kind}.html").render(**context)
+    text: str = _environment().get_template(f"{kind}.txt").render(**context)
     return html, text
 
 

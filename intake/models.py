@@ -165,6 +165,9 @@ class Comment:
     key: str
     html: str
     mention: Identity | None = None
+    # True on a request's first run: no earlier attempt can have added it, so the adapter may
+    # add it without looking for ``key`` first (and looks only when it retries).
+    first_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,9 @@ class Email:
     text: str
     cc: tuple[str, ...] = ()
     work_item_id: int | None = None
+    # True when the caller knows it has not gone (a request's first run, or it just looked):
+    # the adapter sends without looking for ``key`` first, and looks only when it retries.
+    first_attempt: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import contextvars
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -123,13 +123,18 @@ def resume_stalled_requests(services: Services, *, quiet_for: float = 300.0) -> 
 
 # --- the steps ---------------------------------------------------------------------------
 
-StepFunction = Callable[[RequestRecord, Services], dict[str, Any]]
+# A step gets the request as recorded so far and ``first_run``: True when no earlier run of
+# this request can have started any step, so nothing can exist yet and the lookups that make a
+# replay safe (work item by tag, email and comment by key) would only cost round trips.
+StepFunction = Callable[..., dict[str, Any]]
 
 
-def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any]:
+def create_work_item(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     """Create the request's work item, unless one with its tag exists (a crash after create)."""
     settings, request = services.settings, record.request
-    existing = services.work_items.find_by_tag(request.tag)
+    existing = None if first_run else services.work_items.find_by_tag(request.tag)
     if existing is not None:
         log.info("request %s: work item %s found by tag", request.id, existing.id)
         return {"work_item_id": existing.id, "url": existing.url, "reconciled": True}
@@ -156,15 +161,19 @@ def create_work_item(record: RequestRecord, services: Services) -> dict[str, Any
     return {"work_item_id": ref.id, "url": ref.url}
 
 
-def email_client(record: RequestRecord, services: Services) -> dict[str, Any]:
+def email_client(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     email = emails.client_confirmation(
         record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
     )
-    return {"message_id": send_once(record, email, services)}
+    return {"message_id": send_once(record, email, services, first_run=first_run)}
 
 
-def email_coordinator(record: RequestRecord, services: Services) -> dict[str, Any]:
+def email_coordinator(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     email = emails.coordinator_new_request(
         record.request,
@@ -173,32 +182,40 @@ def email_coordinator(record: RequestRecord, services: Services) -> dict[str, An
         services.settings.coordinator_email,
         _key(record, Step.EMAIL_COORDINATOR),
     )
-    return {"message_id": send_once(record, email, services)}
+    return {"message_id": send_once(record, email, services, first_run=first_run)}
 
 
-def move_to_planning(record: RequestRecord, services: Services) -> dict[str, Any]:
+def move_to_planning(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     state = services.settings.state_planning
     services.work_items.set_state(_work_item_id(record), state)
     return {"state": state}
 
 
-def tell_client_planning(record: RequestRecord, services: Services) -> dict[str, Any]:
+def tell_client_planning(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     """@mention the client on the work item if DevOps knows them, else email them the same
     words: every client is told exactly once."""
     request, work_item_id = record.request, _work_item_id(record)
     identity = services.work_items.find_identity(request.client_email)
     key = _key(record, Step.TELL_CLIENT_PLANNING)
     if identity is not None:
-        comment = Comment(key=key, html=emails.PLANNING_WORDS, mention=identity)
+        comment = Comment(
+            key=key, html=emails.PLANNING_WORDS, mention=identity, first_attempt=first_run
+        )
         comment_id = services.work_items.add_comment(work_item_id, comment)
         return {"via": "comment", "comment_id": comment_id}
     email = emails.client_planning(
         request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
     )
-    return {"via": "email", "message_id": send_once(record, email, services)}
+    return {"via": "email", "message_id": send_once(record, email, services, first_run=first_run)}
 
 
-def post_triage_card(record: RequestRecord, services: Services) -> dict[str, Any]:
+def post_triage_card(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     card = build_triage_card(
         record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
@@ -235,7 +252,8 @@ STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
 
 @telemetry.traced_request("intake.run_steps")
 def run_steps(request_id: str, services: Services, *, owner: str | None = None) -> RequestRecord:
-    """Run every step of a request that is not done yet, independent ones side by side.
+    """Run every step of a request that is not done yet, each as soon as the steps it needs
+    are done (independent ones side by side).
 
     Transient failures are re-raised so the queue delivers the message again; a permanent one
     marks the request failed (replayable with ``python -m intake replay``).
@@ -246,13 +264,13 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         log.info("request %s is being run by another worker; leaving it", request_id)
         return store.get_request(request_id)
     try:
+        record = store.get_request(request_id)
+        # Every run marks the request in progress before its first step, and nothing marks it
+        # received again: a request still received has never had a step started.
+        first_run = record.status == RequestStatus.RECEIVED and not record.steps
         store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
-        while True:
-            record = store.get_request(request_id)
-            ready = next_steps(record)
-            if not ready:
-                break
-            _run_ready(record, ready, services)
+        _run_plan(record, services, first_run=first_run)
+        record = store.get_request(request_id)
         if TriageStep.DECISION.value in record.steps:
             # Decided (a resume or a replay after the decision): the decision's run finishes
             # it and marks it done; until then it stays unfinished, for the timer to see.
@@ -289,23 +307,43 @@ def next_steps(record: RequestRecord) -> list[Step]:
     ]
 
 
-def _run_ready(record: RequestRecord, ready: list[Step], services: Services) -> None:
-    def run(step: Step) -> None:
-        function, _ = STEP_PLAN[step]
-        result = function(record, services)
-        services.store.record_step(record.request.id, step.value, result)
+def _run_plan(record: RequestRecord, services: Services, *, first_run: bool) -> None:
+    """Start each step the moment its prerequisites are done: independent steps wait on
+    different remotes side by side, and a slow one holds up only the steps that need it.
+    Each step is recorded as soon as it is done; after a failure no new step starts, the
+    running ones finish (and are recorded), then the first failure is raised."""
+    steps = dict(record.steps)
 
-    if len(ready) == 1:
-        run(ready[0])
-        return
-    # Independent steps wait on different remotes: run them side by side, record each as soon
-    # as it is done, and only then raise the first failure (so no finished step is forgotten).
-    with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-        # Each thread gets a copy of this context: the request's span and ids go with it.
-        futures = [pool.submit(contextvars.copy_context().run, run, step) for step in ready]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    def run(step: Step, snapshot: RequestRecord) -> dict[str, Any]:
+        function, _ = STEP_PLAN[step]
+        result: dict[str, Any] = function(snapshot, services, first_run=first_run)
+        services.store.record_step(record.request.id, step.value, result)
+        return result
+
+    running: dict[Future[dict[str, Any]], Step] = {}
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=len(STEP_PLAN)) as pool:
+        while True:
+            if not errors:
+                current = record.model_copy(update={"steps": dict(steps)})
+                for step in next_steps(current):
+                    if step not in running.values():
+                        # Each thread gets a copy of this context: the request's span and
+                        # ids go with it.
+                        context = contextvars.copy_context()
+                        running[pool.submit(context.run, run, step, current)] = step
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                step = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    errors.append(error)
+                else:
+                    steps[step.value] = future.result()
     if errors:
-        raise errors[0]  # type: ignore[misc]
+        raise errors[0]
 
 
 def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None:
@@ -368,15 +406,19 @@ def _record_attempt(record: RequestRecord, key: str, services: Services) -> Atte
     return Attempt(number, key, earlier_unknown=True, earlier_age=age)
 
 
-def send_once(record: RequestRecord, email: Email, services: Services) -> str:
+def send_once(
+    record: RequestRecord, email: Email, services: Services, *, first_run: bool = False
+) -> str:
     """Send unless the email already went (it carries its key, so Sent Items can tell).
 
     When an earlier attempt may have sent it, wait until the sent copy had time to show in
-    Sent Items before sending again: until then a miss proves nothing.
+    Sent Items before sending again: until then a miss proves nothing. On a request's first
+    run nothing can have been sent, so there is nothing to look for.
     """
-    already = services.mailer.find_sent(email.key)
-    if already is not None:
-        return already
+    if not first_run:
+        already = services.mailer.find_sent(email.key)
+        if already is not None:
+            return already
     request_id = record.request.id
     attempt = _record_attempt(record, email.key, services)
     if attempt.earlier_unknown and attempt.earlier_age < SENT_ITEMS_SETTLE_SECONDS:
@@ -386,7 +428,9 @@ def send_once(record: RequestRecord, email: Email, services: Services) -> str:
             system="mail",
         )
     try:
-        return services.mailer.send(email)
+        # Looked just now, or a first run: the adapter need not look again before its first
+        # try (it still looks before each retry of its own).
+        return services.mailer.send(replace(email, first_attempt=True))
     except ExternalError as exc:
         attempt.failed(exc, request_id, services)
         raise

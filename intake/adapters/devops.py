@@ -14,6 +14,7 @@ import html
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -39,6 +40,7 @@ class DevOpsWorkItems:
         self.clients = clients or DevOpsClients(settings)
         self._identities: dict[str, tuple[float, Identity | None]] = {}
         self._identities_lock = threading.Lock()
+        self._seen = LastWritten()
 
     def url(self, work_item_id: int) -> str:
         return f"{self.clients.org_url}/{quote(self.project)}/_workitems/edit/{work_item_id}"
@@ -59,6 +61,7 @@ class DevOpsWorkItems:
                     return existing
             wit = self.clients.wit()
             item = sdk_call(lambda: wit.create_work_item(document, self.project, draft.type))
+            self._seen.put(int(item.id), item)
             return WorkItemRef(int(item.id), self.url(int(item.id)))
 
         return with_retries(attempt, system=SYSTEM)
@@ -106,11 +109,16 @@ class DevOpsWorkItems:
     # --- discussion -----------------------------------------------------------------------
     def add_comment(self, work_item_id: int, comment: Comment) -> int:
         text = comment_html(comment)
+        tries = 0
 
         def attempt() -> int:
-            existing = self._find_comment(work_item_id, comment.key, text)
-            if existing is not None:
-                return existing
+            nonlocal tries
+            tries += 1
+            # Look first unless this is the very first try of a first run (nothing to find).
+            if tries > 1 or not comment.first_attempt:
+                existing = self._find_comment(work_item_id, comment.key, text)
+                if existing is not None:
+                    return existing
             from azure.devops.v7_1.work_item_tracking.models import CommentCreate
 
             wit = self.clients.wit()
@@ -186,13 +194,20 @@ class DevOpsWorkItems:
         """Read, compute the change, PATCH it behind ``test /rev``; on 412 once more."""
 
         def attempt() -> None:
-            item = self._read(work_item_id, expand)
-            document = change(item)
+            # The work item as this worker last wrote it saves the read: the ``test /rev``
+            # still guards the change (a stale copy gets 412, then a fresh read). Deciding
+            # there is nothing to do always takes a fresh read.
+            item: Any = None if expand else self._seen.take(work_item_id)
+            document = change(item) if item is not None else []
+            if not document:
+                item = self._read(work_item_id, expand)
+                document = change(item)
             if not document:
                 return  # already as wanted: a replay changes nothing
             document.insert(0, _op("test", "/rev", int(item.rev)))
             wit = self.clients.wit()
-            sdk_call(lambda: wit.update_work_item(document, work_item_id, self.project))
+            updated = sdk_call(lambda: wit.update_work_item(document, work_item_id, self.project))
+            self._seen.put(work_item_id, updated)
 
         try:
             with_retries(attempt, system=SYSTEM)
@@ -241,6 +256,30 @@ class DevOpsWorkItems:
 
     def _wit_url(self) -> str:
         return self.clients.resource_areas().get(WIT_AREA, self.clients.org_url)
+
+
+class LastWritten:
+    """The work items this worker created or updated last, as DevOps answered (a few hundred,
+    most recent first): a state change right after a create needs no read."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[int, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, work_item_id: int, item: Any) -> None:
+        if item is None or getattr(item, "rev", None) is None:
+            return
+        with self._lock:
+            self._items[work_item_id] = item
+            self._items.move_to_end(work_item_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def take(self, work_item_id: int) -> Any:
+        """The copy, removed: whoever uses it writes back what DevOps answers next."""
+        with self._lock:
+            return self._items.pop(work_item_id, None)
 
 
 def comment_html(comment: Comment) -> str:

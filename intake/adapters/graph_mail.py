@@ -53,17 +53,30 @@ class GraphMailer:
     def send(self, email: Email) -> str:
         """Send through Graph unless Sent Items already holds this key (the port's promise).
 
+        The lookup is skipped on the first try of an email that cannot have gone yet
+        (``email.first_attempt``); every retry looks again, since a failed try may have sent.
         Graph answers 202 with no body, so no message id exists yet: the key stands for it.
         """
-        already = self.find_sent(email.key)
-        if already is not None:
-            return already
-        self._call("POST", f"{self.mailbox_url}/sendMail", json=send_mail_body(email))
-        log.info("graph: sent email %s", email.key)
-        return email.key
+        tries = 0
+
+        def attempt() -> str:
+            nonlocal tries
+            tries += 1
+            if tries > 1 or not email.first_attempt:
+                already = self._find_sent_once(email.key)
+                if already is not None:
+                    return already
+            self._call_once("POST", f"{self.mailbox_url}/sendMail", json=send_mail_body(email))
+            log.info("graph: sent email %s", email.key)
+            return email.key
+
+        return with_retries(attempt, system=SYSTEM)
 
     def find_sent(self, key: str) -> str | None:
         """The Graph id of the Sent Items copy carrying ``key``, if there is one."""
+        return with_retries(lambda: self._find_sent_once(key), system=SYSTEM)
+
+    def _find_sent_once(self, key: str) -> str | None:
         literal = key.replace("'", "''")  # OData string literal
         query = (
             f"singleValueExtendedProperties/Any(ep: ep/id eq '{KEY_PROPERTY}'"
@@ -73,7 +86,7 @@ class GraphMailer:
             f"{self.mailbox_url}/mailFolders/sentitems/messages"
             f"?$filter={quote(query, safe='')}&$select=id&$top=1"
         )
-        found = self._call("GET", url).json().get("value", [])
+        found = self._call_once("GET", url).json().get("value", [])
         return str(found[0]["id"]) if found else None
 
     def check_mailbox(self) -> str:

@@ -130,6 +130,9 @@ class Database:
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        # Held open, never used: when the last connection to a WAL file closes, SQLite
+        # checkpoints and deletes the WAL, which every short-lived connection would pay for.
+        self._keeper = sqlite3.connect(path, check_same_thread=False)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

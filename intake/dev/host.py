@@ -294,6 +294,9 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "IntakeLocalHost"
+        # Headers and body are two writes: with Nagle's algorithm on, the body waits for the
+        # client's delayed ACK (up to 40 ms on Linux) on every kept-alive answer.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             started = time.perf_counter()

@@ -104,15 +104,37 @@ def test_a_full_intake_run_sends_only_requests_the_spec_allows(requests_mock, do
     )
     assert_spec_allows_every_request(requests_mock, double)
     assert all(r.timeout == retry.DEFAULT_TIMEOUT for r in requests_mock.request_history)
-    assert set(calls(requests_mock, double)) == {
-        "POST /intake/intake%20team/_apis/wit/wiql",  # find by tag first: not created yet
-        "POST /intake/_apis/wit/workitems/$issue",
-        "GET /intake/_apis/wit/workitems/101",
-        "PATCH /intake/_apis/wit/workitems/101",  # New -> In Planning behind test /rev
+    # A first run cannot find anything of its own, so it looks for nothing: one call per
+    # effect, plus the client's identity.
+    assert sorted(calls(requests_mock, double)) == [
         "GET /_apis/identities",
-        "GET /intake/_apis/wit/workitems/101/comments",  # our comment is not there yet
+        "PATCH /intake/_apis/wit/workitems/101",  # New -> In Planning behind test /rev
+        "POST /intake/_apis/wit/workitems/$issue",
         "POST /intake/_apis/wit/workitems/101/comments",
-    }
+    ]
+
+
+def test_a_second_run_looks_for_what_the_first_may_have_done(requests_mock, double, tmp_path):
+    settings = double.settings(data_dir=tmp_path)
+    world = FakeWorld(settings)
+    services = bootstrap.build(
+        settings, store=world.store, queue=world.queue, mailer=world.mailer, channel=world.channel
+    )
+    receipt = workflow.submit_request(json.dumps(SAMPLE).encode(), "application/json", services)
+    double.fail("POST", r"/comments$", 503, times=4)  # the comment cannot be added this run
+    with pytest.raises(ExternalUnavailable):
+        workflow.run_steps(receipt.request_id, services)
+    first_run = len(calls(requests_mock, double))
+
+    record = workflow.run_steps(receipt.request_id, services)
+
+    assert record.status == RequestStatus.DONE, record.last_error
+    assert len(double.comments[101]) == 1
+    # The first run may have added it after all: the second looks before it adds.
+    assert calls(requests_mock, double)[first_run:] == [
+        "GET /intake/_apis/wit/workitems/101/comments",
+        "POST /intake/_apis/wit/workitems/101/comments",
+    ]
 
 
 def record_step(name: str) -> Any:
@@ -216,13 +238,51 @@ def test_a_412_on_the_rev_test_reads_again_and_retries_once(requests_mock, doubl
     work_items.set_state(ref.id, "In Planning")
 
     assert double.work_items[ref.id]["fields"]["System.State"] == "In Planning"
-    assert [c.split(" ")[0] for c in calls(requests_mock, double)][-4:] == [
-        "GET",
-        "PATCH",
-        "GET",
-        "PATCH",
-    ]
+    # The first PATCH uses the work item as created (no read); the 412 forces a fresh read.
+    assert [c.split(" ")[0] for c in calls(requests_mock, double)][-3:] == ["PATCH", "GET", "PATCH"]
     assert [status for method, _, status in double.answers if method == "PATCH"] == [412, 200]
+
+
+def test_a_state_change_right_after_create_needs_no_read(requests_mock, double, work_items):
+    ref = work_items.create(draft(), tag="intake-r1")
+    work_items.set_state(ref.id, "In Planning")
+    assert double.work_items[ref.id]["fields"]["System.State"] == "In Planning"
+    assert [c.split(" ")[0] for c in calls(requests_mock, double)] == ["POST", "PATCH"]
+
+
+def test_a_work_item_this_worker_did_not_write_is_read_before_it_is_changed(
+    requests_mock, double, work_items
+):
+    ref = work_items.create(draft(), tag="intake-r1")
+    other_worker = DevOpsWorkItems(double.settings())
+    other_worker.set_state(ref.id, "In Planning")
+    work_items.set_state(ref.id, "In Planning")  # its copy is stale: 412, read, nothing to do
+    assert double.work_items[ref.id]["fields"]["System.State"] == "In Planning"
+    assert double.work_items[ref.id]["rev"] == 2
+    assert [c.split(" ")[0] for c in calls(requests_mock, double)] == [
+        "POST",
+        "GET",
+        "PATCH",
+        "PATCH",
+        "GET",
+    ]
+
+
+def test_a_first_attempt_comment_is_added_without_looking_and_a_retry_looks(
+    requests_mock, double, work_items
+):
+    ref = work_items.create(draft(), tag="intake-r1")
+    double.fail("POST", r"/comments$", 503, after=True)  # added, but the answer is lost
+    comment = Comment(key="intake-r1-tell", html="We will triage this.", first_attempt=True)
+
+    comment_id = work_items.add_comment(ref.id, comment)
+
+    (stored,) = double.comments[ref.id]
+    assert comment_id == stored["id"]
+    assert [c.split(" ")[0] for c in calls(requests_mock, double) if "comments" in c] == [
+        "POST",
+        "GET",
+    ]
 
 
 def test_a_second_412_raises_stale_work_item(double, work_items):

@@ -247,6 +247,18 @@ def test_sending_a_key_already_in_sent_items_sends_nothing(graph_settings, doubl
     assert len(graph.messages(SENDER)) == 1
 
 
+def test_a_first_attempt_is_sent_without_looking_and_a_retry_looks_first(graph_settings, doubles):
+    _, graph = doubles
+    graph.fail("POST", "/sendMail", 503)
+    GraphMailer(graph_settings).send(email(first_attempt=True))
+    assert [(c.method, c.path.rsplit("/", 1)[-1]) for c in graph.calls] == [
+        ("POST", "sendMail"),  # nothing to look for yet
+        ("GET", "messages"),  # the failed try may have sent it
+        ("POST", "sendMail"),
+    ]
+    assert len(graph.messages(SENDER)) == 1
+
+
 def test_throttling_is_retried_after_the_time_graph_asks_for(graph_settings, doubles, monkeypatch):
     _, graph = doubles
     waits: list[float] = []

@@ -102,11 +102,15 @@ class Scenario:
     kind: str
     occurrence: int  # fail the n-th call of the operation (1-based)
     outage: bool = False  # fail every call until the operator steps in
+    # The request is not on its first run (an earlier run died before its first step), so
+    # the steps look before they act: the lookups a first run skips are aimed at too.
+    replay: bool = False
 
     @property
     def name(self) -> str:
         what = "outage" if self.outage else f"#{self.occurrence}"
-        return f"{self.flow}/{self.remote}/{self.operation}{what}/{self.kind}"
+        run = "/replay" if self.replay else ""
+        return f"{self.flow}/{self.remote}{run}/{self.operation}{what}/{self.kind}"
 
 
 @dataclass
@@ -316,6 +320,8 @@ def run_scenario(flow: Flow, scenario: Scenario, settings: Settings) -> Outcome:
         request_id = host.submit(flow.submission)
         host.resolved_by = "replay"
     assert request_id is not None
+    if scenario.replay:
+        _not_first_run(world, request_id)
     poisoned_before = 0
     host.deliver_all()
     poisoned_before = len(host.poison)
@@ -351,9 +357,19 @@ def submitted_clean(host: HostModel, flow: Flow) -> str:
     return request_id
 
 
-def clean_calls(flow: Flow, settings: Settings, remote: str) -> Counter[str]:
+def _not_first_run(world: Any, request_id: str) -> None:
+    """As if an earlier run had marked the request in progress and died before any step."""
+    record = world.store.records[request_id]
+    world.store.records[request_id] = record.model_copy(
+        update={"status": RequestStatus.IN_PROGRESS}
+    )
+
+
+def clean_calls(
+    flow: Flow, settings: Settings, remote: str, *, replay: bool = False
+) -> Counter[str]:
     """How many times each operation is called in a run without faults (a decision flow:
-    from the first click on)."""
+    from the first click on; ``replay``: the intake flow when not on its first run)."""
     world = make_world(settings, remote)
     host = HostModel(world)
     if flow.drive is not None:
@@ -362,6 +378,9 @@ def clean_calls(flow: Flow, settings: Settings, remote: str) -> Counter[str]:
         flow.drive(host, request_id)
     else:
         request_id = host.submit(flow.submission)
+        assert request_id is not None
+        if replay:
+            _not_first_run(world, request_id)
         host.deliver_all()
     assert request_id is not None
     assert world.store.records[request_id].status == RequestStatus.DONE
@@ -379,6 +398,20 @@ def scenarios(flows: list[Flow], settings: Settings) -> Iterator[tuple[Flow, Sce
                     yield flow, Scenario(flow.name, remote, operation, kind, occurrence)
                 if kind not in ("crash-before", "crash-after"):
                     yield flow, Scenario(flow.name, remote, operation, kind, 1, outage=True)
+        # A first run looks for nothing it could not have done; a later run does: aim at the
+        # operations only later runs make (work item by tag, email and comment by key).
+        later = clean_calls(flow, settings, remote, replay=True)
+        aimed = {name.split(".")[0] for name in later if "." in name}
+        for operation in sorted(n for n in later if n not in calls and n not in aimed):
+            for kind in kinds_for(operation):
+                for occurrence in range(1, later[operation] + 1):
+                    yield (
+                        flow,
+                        Scenario(flow.name, remote, operation, kind, occurrence, replay=True),
+                    )
+                if kind not in ("crash-before", "crash-after"):
+                    outage = Scenario(flow.name, remote, operation, kind, 1, True, replay=True)
+                    yield flow, outage
 
 
 # --- known windows -----------------------------------------------------------------------

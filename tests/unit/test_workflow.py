@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -10,6 +12,7 @@ from intake import workflow
 from intake.errors import ExternalRejected, ExternalUnavailable, InvalidSubmission, Throttled
 from intake.models import RequestStatus, Step
 from tests.conftest import SAMPLE, sample_submission
+from tests.fakes import FakeChannel
 
 
 def submit(world, submission=SAMPLE):
@@ -182,3 +185,49 @@ def test_status_shows_progress_without_the_answers(world):
     status = workflow.request_status(receipt.request_id, world.services)
     assert status["status"] == "done" and status["workItemId"] == 1
     assert "jordan" not in json.dumps(status).lower()
+
+
+def test_a_first_run_looks_for_nothing_it_could_not_have_done(world):
+    receipt = submit(world)
+    world.faults.add("find_by_tag", ExternalUnavailable("a first run has nothing to find"))
+    world.faults.add("find_sent", ExternalUnavailable("a first run has nothing to find"))
+    record = workflow.run_steps(receipt.request_id, world.services)
+    assert record.status == RequestStatus.DONE, record.last_error
+    assert [e.first_attempt for e in world.mailer.sent] == [True, True]
+    (comments,) = world.work_items.comments.values()
+    assert comments[0].first_attempt is True
+
+
+def test_a_second_run_looks_before_it_acts(world):
+    receipt = submit(world)
+    world.faults.add("send", ExternalUnavailable("Graph is down", remote_status=503))
+    with pytest.raises(ExternalUnavailable):
+        workflow.run_steps(receipt.request_id, world.services)
+    world.faults.add("find_sent", ExternalUnavailable("Sent Items cannot be read"))
+    with pytest.raises(ExternalUnavailable, match="Sent Items"):
+        workflow.run_steps(receipt.request_id, world.services)  # it looked first
+    assert workflow.run_steps(receipt.request_id, world.services).status == RequestStatus.DONE
+    assert len(world.mailer.sent) == 2
+
+
+def test_a_slow_step_holds_up_only_the_steps_that_need_it(world):
+    class SlowChannel(FakeChannel):
+        release = threading.Event()
+
+        def post_card(self, card, *, key):
+            assert self.release.wait(10)
+            return super().post_card(card, key=key)
+
+    world.channel = channel = SlowChannel(world.faults)
+    receipt = submit(world)
+    runner = threading.Thread(target=workflow.run_steps, args=(receipt.request_id, world.services))
+    runner.start()
+    deadline = time.monotonic() + 10
+    while not world.work_items.comments and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert world.work_items.comments, "the planning comment waited for the card"
+    assert channel.threads == {}  # the card is still on its way
+    channel.release.set()
+    runner.join(10)
+    assert world.store.get_request(receipt.request_id).status == RequestStatus.DONE
+    assert len(channel.threads) == 1
