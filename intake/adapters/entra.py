@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from intake.adapters.retry import DEFAULT_TIMEOUT
+from intake.config import Settings
 from intake.errors import ExternalRejected, ExternalUnavailable
 
 
@@ -68,3 +69,21 @@ class ClientCredentials:
                 f"{self.system}: token refused by {self.authority}: {code}", system=self.system
             )
         return str(result["access_token"])
+
+    def probe(self) -> str:
+        """Doctor: a token can be had (raises our error if not; the token is never shown)."""
+        self.token()
+        return f"app {self.client_id}, scope {self.scope}"
+
+
+def graph_credentials(settings: Settings, *, system: str) -> ClientCredentials:
+    """The Graph app's client credentials (mail and the scrum masters' group share the app)."""
+    endpoint = settings.graph_endpoint.rstrip("/")
+    return ClientCredentials(
+        authority_host=settings.login_authority,
+        tenant_id=settings.graph_tenant_id,
+        client_id=settings.graph_client_id,
+        client_secret=settings.graph_client_secret.get_secret_value(),
+        scope=f"{endpoint}/.default",
+        system=system,
+    )

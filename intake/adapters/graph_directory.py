@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from intake.adapters.entra import ClientCredentials
+from intake.adapters.entra import graph_credentials
 from intake.adapters.graph_mail import graph_reason
 from intake.adapters.retry import error_for_status
 from intake.config import Settings
@@ -41,14 +41,7 @@ class GraphDirectory:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = settings.graph_endpoint.rstrip("/")
-        self.credentials = ClientCredentials(
-            authority_host=settings.login_authority,
-            tenant_id=settings.graph_tenant_id,
-            client_id=settings.graph_client_id,
-            client_secret=settings.graph_client_secret.get_secret_value(),
-            scope=f"{self.endpoint}/.default",
-            system=SYSTEM,
-        )
+        self.credentials = graph_credentials(settings, system=SYSTEM)
         self._session = session
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[bool, float]] = {}

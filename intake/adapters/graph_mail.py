@@ -19,7 +19,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from intake.adapters.entra import ClientCredentials
+from intake.adapters.entra import graph_credentials
 from intake.adapters.retry import DEFAULT_TIMEOUT, error_for_status, with_retries
 from intake.config import Settings
 from intake.doctor import Check
@@ -40,14 +40,7 @@ class GraphMailer:
         endpoint = settings.graph_endpoint.rstrip("/")
         self.sender = str(settings.mail_sender)
         self.mailbox_url = f"{endpoint}/v1.0/users/{quote(self.sender, safe='@')}"
-        self.credentials = ClientCredentials(
-            authority_host=settings.login_authority,
-            tenant_id=settings.graph_tenant_id,
-            client_id=settings.graph_client_id,
-            client_secret=settings.graph_client_secret.get_secret_value(),
-            scope=f"{endpoint}/.default",
-            system=SYSTEM,
-        )
+        self.credentials = graph_credentials(settings, system=SYSTEM)
         self._session = session
 
     def send(self, email: Email) -> str:
@@ -152,18 +145,13 @@ def graph_reason(answer: Any) -> str:
     return (reason or answer.reason or "no reason given")[:200]
 
 
-def _token_acquired(credentials: ClientCredentials) -> str:
-    credentials.token()  # raises our error on failure; the token itself is never shown
-    return f"app {credentials.client_id}"
-
-
 def doctor_checks(settings: Settings) -> list[Check]:
     mailer = GraphMailer(settings)
     return [
         Check(
             SYSTEM,
             "app-only token acquired",
-            lambda: _token_acquired(mailer.credentials),
+            mailer.credentials.probe,
             "check INTAKE_GRAPH_TENANT_ID, INTAKE_GRAPH_CLIENT_ID and INTAKE_GRAPH_CLIENT_SECRET "
             "(a new secret can take a few minutes to work)",
         ),
