@@ -3,11 +3,18 @@
 Each call opens a short-lived connection: the local host serves requests on several threads and
 runs the queue trigger on another, and SQLite connections must not be shared across threads.
 WAL mode lets readers (the /dev pages) run while a step writes.
+
+Writers in one process take turns on a lock of ours (``write``, ``transaction``) before they
+ask SQLite for its write lock. SQLite's own wait for a busy lock is a sleep-and-retry loop
+(1, 2, 5, 10 ... 25 ms, then 25 ms at a time), so side-by-side steps that write at the same
+moment would each lose tens of milliseconds; our lock hands over the moment it is released.
+Another process (``python -m intake replay`` beside ``make dev``) still meets SQLite's wait.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,13 +128,25 @@ CREATE TABLE IF NOT EXISTS channel_threads (
 """
 
 
+_writers: dict[Path, threading.RLock] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    """One lock per database file in this process, however many ``Database`` objects open it."""
+    with _writers_lock:
+        return _writers.setdefault(path.resolve(), threading.RLock())
+
+
 class Database:
     """Opens connections to the local SQLite file, creating it and its schema on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout  # SQLite's wait for another process's write lock
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as db:
+        self._writer = _writer_lock(path)
+        with self.write() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
         # Held open, never used: when the last connection to a WAL file closes, SQLite
@@ -136,8 +155,9 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in autocommit mode; use ``transaction`` for multi-statement writes."""
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """A connection in autocommit mode, for reading: writes go through ``write`` (one
+        statement) or ``transaction`` (several)."""
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         connection.row_factory = sqlite3.Row
         try:
             yield connection
@@ -145,9 +165,16 @@ class Database:
             connection.close()
 
     @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode for single-statement writes, holding this process's
+        writer turn."""
+        with self._writer, self.connect() as connection:
+            yield connection
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction: the write lock up front makes check-then-write atomic."""
-        with self.connect() as connection:
+        with self.write() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
