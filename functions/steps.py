@@ -18,7 +18,7 @@ def run_steps(message: func.QueueMessage) -> None:
     """Exceptions propagate on purpose: the host retries the message, then moves it to the
     poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
     unreadable message. ``kind`` says which work: a request's steps (the default), a
-    decision's steps, or copying a vote to the work item."""
+    decision's steps, copying a vote to the work item, or updating a card for everyone."""
     from intake import bootstrap, triage, workflow
 
     try:
@@ -32,6 +32,8 @@ def run_steps(message: func.QueueMessage) -> None:
         triage.run_decision(request_id, bootstrap.services())
     elif kind == triage.COPY_VOTE:
         triage.copy_vote(body, bootstrap.services())
+    elif kind == triage.PUBLISH_CARD:
+        triage.publish_card(request_id, bootstrap.services())
     elif kind == workflow.RUN_STEPS:
         workflow.run_steps(request_id, bootstrap.services())
     else:
