@@ -1,13 +1,15 @@
 """``python -m bench.timeline [N]``: where the time of single requests goes.
 
-Runs N requests (default 5) one at a time in the benchmark's world and prints, for the last
-one, every port call (store, queue, work items, mailer, channel) and every answer of a double,
-in milliseconds since the POST was sent. A measuring tool, not a benchmark: the port calls are
-wrapped, which costs a little.
+Runs N requests (default 5) one at a time in the benchmark's world. Prints, for the slowest one
+after the first (which warms up imports, tokens and discovery), every port call (store, queue,
+work items, mailer, channel) and every answer of a double, in milliseconds since the POST was
+sent; then, over all N, the median start and end of each kind of call. A measuring tool, not a
+benchmark: the port calls are wrapped, which costs a little.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import threading
 import time
@@ -50,6 +52,7 @@ def main(argv: list[str]) -> int:
         services = world.host.services
         for port in ("store", "queue", "work_items", "mailer", "channel"):
             setattr(services, port, Traced(port, getattr(services, port), events))
+        runs: list[list[tuple[str, str, float, float]]] = []
         with requests.Session() as http:
             for number in range(count):
                 events.clear()
@@ -61,21 +64,48 @@ def main(argv: list[str]) -> int:
                     timeout=30,
                 )
                 acked = time.perf_counter()
-                world.store.wait_done(answer.json()["requestId"], timeout=60)
+                done = world.store.wait_done(answer.json()["requestId"], timeout=60)
                 time.sleep(0.05)
-        rows = [("POST -> 202", "client", started, acked)]
-        rows += list(events)
-        for name, loopback in world.loopbacks.items():
-            rows += [
-                (f"{name} {a.method} {a.path[-60:]} {a.status}", "double", a.started, a.at)
-                for a in loopback.count(started)
-            ]
-    for label, thread, begin, end in sorted(rows, key=lambda row: row[2]):
-        print(
-            f"{(begin - started) * 1000:8.1f} {(end - started) * 1000:8.1f}"
-            f" {(end - begin) * 1000:7.1f}  {thread[:14]:14} {label}"
-        )
+                rows = [("POST -> 202", "client", started, acked), ("done", "", done, done)]
+                rows += list(events)
+                for name, loopback in world.loopbacks.items():
+                    rows += [
+                        (
+                            f"{name} {a.method} {_shape(a.path)} {a.status}",
+                            "double",
+                            a.started,
+                            a.at,
+                        )
+                        for a in loopback.count(started)
+                    ]
+                runs.append([(r[0], r[1], r[2] - started, r[3] - started) for r in rows])
+    runs = runs[1:] or runs  # the first one warms up, as in the benchmark
+    slowest = max(runs, key=lambda rows: next(r[3] for r in rows if r[0] == "done"))
+    for label, thread, begin, end in sorted(slowest, key=lambda row: row[2]):
+        print(f"{_span(begin, end)}  {thread[:14]:14} {label}")
+    print(f"\nmedian over {count} requests (n: how many such calls per request)")
+    kinds: dict[str, list[tuple[float, float, int]]] = {}
+    for rows in runs:
+        seen: dict[str, int] = {}
+        for label, _, begin, end in sorted(rows, key=lambda row: row[2]):
+            seen[label] = seen.get(label, 0) + 1
+            kinds.setdefault(f"{label} #{seen[label]}", []).append((begin, end, 1))
+    for label, spans in sorted(
+        kinds.items(), key=lambda kv: statistics.median(s[0] for s in kv[1])
+    ):
+        begin = statistics.median(s[0] for s in spans)
+        end = statistics.median(s[1] for s in spans)
+        print(f"{_span(begin, end)}  n={len(spans):<3} {label}")
     return 0
+
+
+def _span(begin: float, end: float) -> str:
+    return f"{begin * 1000:8.1f} {end * 1000:8.1f} {(end - begin) * 1000:7.1f}"
+
+
+def _shape(path: str) -> str:
+    """A path with its numbers taken out, so the same call of every request has one label."""
+    return "/".join("{n}" if part.isdigit() else part for part in path.split("/"))[-60:]
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The one embedded SQLite file behind every local adapter (``<data_dir>/intake.db``).
 
-Each call opens a short-lived connection: the local host serves requests on several threads and
-runs the queue trigger on another, and SQLite connections must not be shared across threads.
-WAL mode lets readers (the /dev pages) run while a step writes.
+Each thread has its own connection, opened on its first call and kept (SQLite connections must
+not be shared across threads; the local host serves requests on several threads and runs the
+queue trigger on others). Opening one per call cost more than the call itself: the file is
+opened and the schema parsed again each time (about 0.7 ms, against 0.01 ms for a read on an
+open connection). WAL mode lets readers (the /dev pages) run while a step writes.
 
 Writers in one process take turns on a lock of ours (``write``, ``transaction``) before they
 ask SQLite for its write lock. SQLite's own wait for a busy lock is a sleep-and-retry loop
@@ -146,23 +148,24 @@ class Database:
         self.busy_timeout = busy_timeout  # SQLite's wait for another process's write lock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = _writer_lock(path)
+        self._mine = threading.local()  # this thread's connection; closed when the thread ends
         with self.write() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
         # Held open, never used: when the last connection to a WAL file closes, SQLite
-        # checkpoints and deletes the WAL, which every short-lived connection would pay for.
+        # checkpoints and deletes the WAL, which every thread that ends would pay for.
         self._keeper = sqlite3.connect(path, check_same_thread=False)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in autocommit mode, for reading: writes go through ``write`` (one
-        statement) or ``transaction`` (several)."""
-        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        try:
-            yield connection
-        finally:
-            connection.close()
+        """This thread's connection in autocommit mode, for reading: writes go through
+        ``write`` (one statement) or ``transaction`` (several)."""
+        connection: sqlite3.Connection | None = getattr(self._mine, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            self._mine.connection = connection
+        yield connection
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -181,4 +184,11 @@ class Database:
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (the disk is full) leaves the transaction open: the connection
+                # stays with this thread, so end it here, not in its next call.
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise

@@ -99,3 +99,41 @@ def test_a_writer_nested_in_a_transaction_of_the_same_thread_does_not_deadlock(
     worker.start()
     worker.join(timeout=10)
     assert done.is_set()
+
+
+def test_a_thread_keeps_one_connection_and_threads_do_not_share_one(tmp_path: Path) -> None:
+    """Opening a connection per call cost more than the call (the file opened and the schema
+    parsed again each time)."""
+    db = Database(tmp_path / "intake.db")
+    with db.connect() as first, db.connect() as again:
+        assert first is again
+    seen: list[sqlite3.Connection] = []
+
+    def other() -> None:
+        with db.connect() as connection:
+            seen.append(connection)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    worker.join(timeout=10)
+    with db.connect() as mine:
+        assert seen and seen[0] is not mine
+
+
+def test_a_failed_transaction_leaves_the_threads_connection_ready(tmp_path: Path) -> None:
+    db = Database(tmp_path / "intake.db", busy_timeout=0)
+    store = SqliteStore(db)
+    record, _ = store.add_request(new_record())
+    try:
+        with db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO claims (request_id, name, value, claimed_at)"
+                " VALUES (?, 'x', '{}', '')",
+                (record.request.id,),
+            )
+            raise RuntimeError("the step broke half way")
+    except RuntimeError:
+        pass
+    with db.connect() as connection:
+        assert not connection.in_transaction
+    assert store.claim(record.request.id, "x", {"mine": True}) == {"mine": True}
