@@ -19,7 +19,7 @@ def run_steps(message: func.QueueMessage) -> None:
     poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
     unreadable message. ``kind`` says which work: a request's steps (the default), a
     decision's steps, copying a vote to the work item, or updating a card for everyone."""
-    from intake import bootstrap, triage, workflow
+    from intake import bootstrap, heap, triage, workflow
 
     try:
         body = json.loads(message.get_body().decode("utf-8"))
@@ -36,6 +36,7 @@ def run_steps(message: func.QueueMessage) -> None:
         triage.publish_card(request_id, bootstrap.services())
     elif kind == workflow.RUN_STEPS:
         workflow.run_steps(request_id, bootstrap.services())
+        heap.freeze_once()  # the process is warm now: see intake/heap.py
     else:
         log.error("queue message %s has the unknown kind %r", message.id, kind)
         raise ValueError(f"unknown queue message kind {kind!r}")
