@@ -105,3 +105,18 @@ def test_after_its_first_run_the_queue_trigger_freezes_the_start_up_heap(
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_an_idle_queue_is_polled_every_few_seconds_not_every_minute():
+    """The host backs off polling an empty queue up to ``maxPollingInterval`` (1 minute unless
+    set). A vote's update for everyone is queued, and so is every new request's run: without
+    the setting either could wait a minute on a quiet app."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    queues = json.loads((Path(__file__).parents[2] / "host.json").read_text())["extensions"][
+        "queues"
+    ]
+    hours, minutes, seconds = (float(part) for part in queues["maxPollingInterval"].split(":"))
+    interval = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    assert timedelta(milliseconds=100) <= interval <= timedelta(seconds=5)
