@@ -18,8 +18,8 @@ def run_steps(message: func.QueueMessage) -> None:
     """Exceptions propagate on purpose: the host retries the message, then moves it to the
     poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
     unreadable message. ``kind`` says which work: a request's steps (the default), a
-    decision's steps, or copying a vote to the work item."""
-    from intake import bootstrap, triage, workflow
+    decision's steps, copying a vote to the work item, or updating a card for everyone."""
+    from intake import bootstrap, heap, triage, workflow
 
     try:
         body = json.loads(message.get_body().decode("utf-8"))
@@ -32,8 +32,11 @@ def run_steps(message: func.QueueMessage) -> None:
         triage.run_decision(request_id, bootstrap.services())
     elif kind == triage.COPY_VOTE:
         triage.copy_vote(body, bootstrap.services())
+    elif kind == triage.PUBLISH_CARD:
+        triage.publish_card(request_id, bootstrap.services())
     elif kind == workflow.RUN_STEPS:
         workflow.run_steps(request_id, bootstrap.services())
+        heap.freeze_once()  # the process is warm now: see intake/heap.py
     else:
         log.error("queue message %s has the unknown kind %r", message.id, kind)
         raise ValueError(f"unknown queue message kind {kind!r}")

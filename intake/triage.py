@@ -1,7 +1,8 @@
 """The triage use cases: votes and scrum-master decisions on the triage card (flow steps 6-7).
 
 A click answers fast with the card for the clicker, and updates the channel message for
-everyone. Slow DevOps work is queued: ``run_decision`` runs a decision's recorded steps (named
+everyone (for a vote through the bot: right after the answer, as a queued ``publish_card``).
+Slow DevOps work is queued: ``run_decision`` runs a decision's recorded steps (named
 ``decision.*`` beside the intake steps), each looked up before it is done and recorded right
 after, so a retry resumes and repeats nothing. A decision is taken once: ``Store.claim`` lets
 exactly one of any number of clicks win.
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
 COPY_VOTE = "copy_vote"
+PUBLISH_CARD = "publish_card"
 LEASE_SECONDS = 300.0
 RELATED = "System.LinkTypes.Related"
 CHILD = "System.LinkTypes.Hierarchy-Forward"
@@ -119,10 +121,20 @@ def _role(
 
 
 def record_vote(
-    request_id: str, clicker: Clicker, choice: VoteChoice, services: Services
+    request_id: str,
+    clicker: Clicker,
+    choice: VoteChoice,
+    services: Services,
+    *,
+    publish_queued: bool = False,
 ) -> dict[str, Any]:
     """Record the clicker's vote (replacing theirs), copy it to the work item's discussion
-    (queued), and update the card for everyone."""
+    (queued), and update the card for everyone.
+
+    With ``publish_queued`` the update for everyone is queued (``publish_card``) instead of
+    sent before returning: the bot answers the clicker, who gets their own card in the answer,
+    without waiting one Connector round trip; a queue worker sends the update right after.
+    Votes only: a decision's update must be sent before its run is queued (see ``decide``)."""
     state = state_of(request_id, services)
     scrum_master, state = _role(clicker, state, services)
     if state.decision is not None:
@@ -147,7 +159,10 @@ def record_vote(
                 "text": vote_comment(vote, previous),
             },
         )
-        publish(state, services)
+        if not (
+            publish_queued and _enqueue(services, {"kind": PUBLISH_CARD, "request_id": request_id})
+        ):
+            publish(state, services)
     return triage_view(state, services.settings, scrum_master=bool(scrum_master))
 
 
@@ -251,6 +266,12 @@ def publish(state: TriageState, services: Services) -> None:
 
 
 # --- queued work ---------------------------------------------------------------------------
+
+
+def publish_card(request_id: str, services: Services) -> None:
+    """A queued update of the card for everyone (after a vote's answer): the current state,
+    in turn with any other update of the same card."""
+    publish(state_of(request_id, services), services)
 
 
 def copy_vote(message: dict[str, Any], services: Services) -> None:
@@ -501,10 +522,12 @@ def _thread(state: TriageState) -> Thread | None:
     return Thread(posted["conversation_id"], posted["activity_id"])
 
 
-def _enqueue(services: Services, message: dict[str, Any]) -> None:
+def _enqueue(services: Services, message: dict[str, Any]) -> bool:
     try:
         services.queue.send(message)
     except ExternalError as exc:
         log.warning(
             "request %s: %s not queued (%s)", message["request_id"], message["kind"], exc.title
         )
+        return False
+    return True

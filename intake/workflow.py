@@ -240,13 +240,16 @@ def post_triage_card(
 
 # Each step, and the steps that must be done before it. The client's confirmation goes before
 # the planning message, so a client never hears "we will triage" before "we received".
+# Steps ready together start in this order, the longest waits first: the card (the support
+# team waits for it), then the two steps the planning message waits for; the coordinator's
+# email last (nothing waits for it). Their store writes take turns in the same order.
 STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
     Step.CREATE_WORK_ITEM: (create_work_item, ()),
-    Step.EMAIL_CLIENT: (email_client, (Step.CREATE_WORK_ITEM,)),
-    Step.EMAIL_COORDINATOR: (email_coordinator, (Step.CREATE_WORK_ITEM,)),
-    Step.MOVE_TO_PLANNING: (move_to_planning, (Step.CREATE_WORK_ITEM,)),
-    Step.TELL_CLIENT_PLANNING: (tell_client_planning, (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING)),
     Step.POST_TRIAGE_CARD: (post_triage_card, (Step.CREATE_WORK_ITEM,)),
+    Step.MOVE_TO_PLANNING: (move_to_planning, (Step.CREATE_WORK_ITEM,)),
+    Step.EMAIL_CLIENT: (email_client, (Step.CREATE_WORK_ITEM,)),
+    Step.TELL_CLIENT_PLANNING: (tell_client_planning, (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING)),
+    Step.EMAIL_COORDINATOR: (email_coordinator, (Step.CREATE_WORK_ITEM,)),
 }
 
 

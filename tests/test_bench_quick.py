@@ -39,6 +39,8 @@ def test_the_quick_benchmark_writes_every_metric(tmp_path):
     assert number(calls["per_intake_mean"]) and calls["by_call"]
     click = results["card_click"]
     assert click["available"] is False or (number(click["p50_ms"]) and number(click["p99_ms"]))
+    if click["available"] is not False:
+        assert number(click["everyone"]["p50_ms"]) and number(click["everyone"]["p99_ms"])
     burst = results["burst"]
     assert burst["accepted"] == burst["submissions"] and number(burst["throughput_per_s"])
     # Behaviour, not timing: under injected faults nothing is lost and nothing happens twice.

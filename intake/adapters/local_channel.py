@@ -42,7 +42,7 @@ class SqliteChannel:
         return Thread(conversation_id, activity_id)
 
     def update_card(self, thread: Thread, card: dict[str, Any]) -> None:
-        with self.db.connect() as db:
+        with self.db.write() as db:
             cursor = db.execute(
                 "UPDATE channel_threads SET card = ?, updates = updates + 1, updated_at = ?"
                 " WHERE activity_id = ? AND conversation_id = ?",

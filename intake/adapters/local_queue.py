@@ -43,7 +43,7 @@ class SqliteQueue:
         self.send_text(json.dumps(message))
 
     def send_text(self, body: str, *, queue: str | None = None, delay: float = 0.0) -> None:
-        with self.db.connect() as db:
+        with self.db.write() as db:
             db.execute(
                 "INSERT INTO queue_messages (queue, body, visible_at, inserted_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -54,6 +54,15 @@ class SqliteQueue:
     def receive(self, visibility_timeout: float = 30.0) -> QueuedMessage | None:
         """Take the oldest visible message, hiding it for ``visibility_timeout`` seconds."""
         now = time.time()
+        # Looked at first without the write lock: idle workers poll, and a poll that takes the
+        # write lock makes every writer (the steps themselves) wait its turn.
+        with self.db.connect() as db:
+            waiting = db.execute(
+                "SELECT 1 FROM queue_messages WHERE queue = ? AND visible_at <= ? LIMIT 1",
+                (self.name, now),
+            ).fetchone()
+        if waiting is None:
+            return None
         with self.db.transaction() as tx:
             row = tx.execute(
                 "SELECT * FROM queue_messages WHERE queue = ? AND visible_at <= ?"
@@ -72,12 +81,12 @@ class SqliteQueue:
         )
 
     def complete(self, message: QueuedMessage) -> None:
-        with self.db.connect() as db:
+        with self.db.write() as db:
             db.execute("DELETE FROM queue_messages WHERE id = ?", (message.id,))
 
     def fail(self, message: QueuedMessage, error: str, *, retry_in: float = 1.0) -> bool:
         """Record a failed delivery; returns True when the message went to the poison queue."""
-        with self.db.connect() as db:
+        with self.db.write() as db:
             if message.dequeue_count >= MAX_DEQUEUE_COUNT:
                 db.execute(
                     "UPDATE queue_messages SET queue = ?, visible_at = ?, last_error = ?"
@@ -114,7 +123,7 @@ class SqliteQueue:
 
     def requeue_poison(self, message_id: int) -> bool:
         """Move one poison message back onto the queue with a fresh dequeue count."""
-        with self.db.connect() as db:
+        with self.db.write() as db:
             cursor = db.execute(
                 "UPDATE queue_messages SET queue = ?, dequeue_count = 0, visible_at = ?"
                 " WHERE id = ? AND queue = ?",

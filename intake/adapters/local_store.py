@@ -63,7 +63,7 @@ class SqliteStore:
             )
 
     def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
-        with self.db.connect() as db:
+        with self.db.write() as db:
             db.execute(
                 "UPDATE requests SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
                 (status, last_error, utcnow().isoformat(), request_id),
@@ -86,7 +86,7 @@ class SqliteStore:
             return True
 
     def release_lease(self, request_id: str, owner: str) -> None:
-        with self.db.connect() as db:
+        with self.db.write() as db:
             db.execute(
                 "UPDATE requests SET lease_owner = '', lease_until = 0"
                 " WHERE id = ? AND lease_owner = ?",
@@ -147,7 +147,7 @@ class SqliteStore:
         return [Vote.model_validate_json(row["vote"]) for row in rows]
 
     def set_scrum_master(self, teams_id: str, name: str, *, known: bool) -> None:
-        with self.db.connect() as db:
+        with self.db.write() as db:
             if known:
                 db.execute(
                     "INSERT INTO scrum_masters (teams_id, name, first_seen) VALUES (?, ?, ?)"

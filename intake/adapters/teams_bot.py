@@ -230,7 +230,8 @@ def build_application(services: Services) -> AgentApplication[TurnState]:
             choice = VoteChoice(str(data.get("vote")))
         except ValueError:
             return triage.view(request_id, clicker, services, notice="Unknown vote.")
-        return triage.record_vote(request_id, clicker, choice, services)
+        # The clicker's card is in the answer; everyone else's follows right after it.
+        return triage.record_vote(request_id, clicker, choice, services, publish_queued=True)
 
     def refresh(request_id: str, clicker: Clicker, data: dict[str, Any]) -> dict[str, Any]:
         return triage.view(request_id, clicker, services)

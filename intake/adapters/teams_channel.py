@@ -9,17 +9,21 @@ Endpoints (``{service}`` = ``settings.teams_service_url``, kept with its path):
   PUT  {service}v3/conversations/{conversationId}/activities/{activityId}  update the card
 plus the token: POST {login_authority}/{bot_tenant_id}/oauth2/v2.0/token (through msal).
 
-The port is sync, the SDK async: each call runs its coroutine on a fresh event loop in the
-calling thread (``asyncio.run``). Callers inside an event loop must hand the call to a thread
-(``asyncio.to_thread``), never block their loop; the adapter refuses to run there.
+The port is sync, the SDK async: each adapter keeps one event loop in a daemon thread, with one
+aiohttp session (its connections kept alive) and the bot's token cached by msal; a call runs
+its coroutine there and waits in the caller's thread. Callers inside an event loop must hand
+the call to a thread (``asyncio.to_thread``), never block their loop; the adapter refuses to run
+there. ``close`` (also run at exit) closes the session and stops the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
-from collections.abc import Awaitable
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from intake.adapters.entra import ClientCredentials
@@ -33,11 +37,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SYSTEM = "teams"
-CHANNEL_ID = "msteams"
-# What the SDK calls the audience of Connector calls; the token's scope comes from settings.
-BOT_AUDIENCE = "https://api.botframework.com"
 # Longest one attempt may take (token + connector call): a hung peer never blocks a step.
 ATTEMPT_TIMEOUT = DEFAULT_TIMEOUT[0] + 2 * DEFAULT_TIMEOUT[1]
+RUN_TIMEOUT = ATTEMPT_TIMEOUT + 5  # the caller's wait: only a stuck loop ever reaches it
 
 
 class TeamsChannel:
@@ -47,7 +49,8 @@ class TeamsChannel:
         self.channel_id = settings.teams_channel_id
         self.service_url = settings.teams_service_url
         self.credentials = bot_credentials(settings)
-        self._adapter: Any = None
+        self._connector: Any = None  # teams_sdk.Connector, started on the first call
+        self._lock = threading.Lock()
 
     def post_card(self, card: dict[str, Any], *, key: str) -> Thread:
         """Start a thread in the channel holding ``card``.
@@ -56,21 +59,48 @@ class TeamsChannel:
         log: the workflow records the thread right after, and a crash between the two posts
         the card again on replay (the one effect Intake cannot reconcile).
         """
-        thread = with_retries(lambda: self._run(self._create_thread(card)), system=SYSTEM)
-        log.info("teams: posted card %s as activity %s", key, thread.activity_id)
-        return thread
+        parameters = self._thread_parameters(card)
+        thread = with_retries(
+            lambda: self._run(lambda c, token: c.create_conversation(parameters, token)),
+            system=SYSTEM,
+        )
+        log.info("teams: posted card %s as activity %s", key, thread[1])
+        return Thread(*thread)
 
     def update_card(self, thread: Thread, card: dict[str, Any]) -> None:
         """Replace the card of the thread's first message for everyone."""
-        with_retries(lambda: self._run(self._update(thread, card)), system=SYSTEM)
+        from intake.adapters.teams_sdk import card_activity
 
-    async def _create_thread(self, card: dict[str, Any]) -> Thread:
+        # Built in full, as the Connector wants it: the message's id, conversation and sender.
+        update = card_activity(
+            card,
+            id=thread.activity_id,
+            conversation={"id": thread.conversation_id},
+            **{"from": {"id": f"28:{self.app_id}"}},
+        )
+        with_retries(
+            lambda: self._run(
+                lambda c, token: c.update_activity(
+                    thread.conversation_id, thread.activity_id, update, token
+                )
+            ),
+            system=SYSTEM,
+        )
+
+    def close(self) -> None:
+        """Close the connector's session and stop its loop (a later call starts new ones)."""
+        with self._lock:
+            connector, self._connector = self._connector, None
+        if connector is not None:
+            atexit.unregister(connector.close)
+            connector.close()
+
+    def _thread_parameters(self, card: dict[str, Any]) -> Any:
         from microsoft_agents.activity import ConversationParameters
-        from microsoft_agents.hosting.core import TurnContext
 
         from intake.adapters.teams_sdk import card_activity
 
-        parameters = ConversationParameters.model_validate(
+        return ConversationParameters.model_validate(
             {
                 "isGroup": True,
                 "bot": {"id": f"28:{self.app_id}"},
@@ -82,68 +112,34 @@ class TeamsChannel:
                 "activity": card_activity(card).model_dump(by_alias=True, exclude_unset=True),
             }
         )
-        created: list[Thread] = []
 
-        async def remember(context: TurnContext) -> None:
-            activity = context.activity
-            created.append(Thread(str(activity.conversation.id), str(activity.id)))
+    def _connector_started(self) -> Any:
+        with self._lock:
+            if self._connector is None:
+                from intake.adapters.teams_sdk import Connector
 
-        await self._sdk().create_conversation(
-            self.app_id, CHANNEL_ID, self.service_url, BOT_AUDIENCE, parameters, remember
-        )
-        return created[0]
+                self._connector = Connector(self.service_url, DEFAULT_TIMEOUT)
+                atexit.register(self._connector.close)  # no open connection left at exit
+            return self._connector
 
-    async def _update(self, thread: Thread, card: dict[str, Any]) -> None:
-        from microsoft_agents.activity import ConversationReference
-        from microsoft_agents.hosting.core import TurnContext
-
-        from intake.adapters.teams_sdk import card_activity
-
-        reference = ConversationReference.model_validate(
-            {
-                "channelId": CHANNEL_ID,
-                "serviceUrl": self.service_url,
-                "conversation": {"id": thread.conversation_id, "isGroup": True},
-            }
-        )
-        # Built in full here: TurnContext.update_activity would add the proactive turn's
-        # made-up activity id as replyToId.
-        update = card_activity(
-            card,
-            id=thread.activity_id,
-            conversation={"id": thread.conversation_id},
-            **{"from": {"id": f"28:{self.app_id}"}},
-        )
-
-        async def replace(context: TurnContext) -> None:
-            await context.adapter.update_activity(context, update)
-
-        await self._sdk().continue_conversation(
-            self.app_id, reference.get_continuation_activity(), replace
-        )
-
-    def _sdk(self) -> Any:
-        if self._adapter is None:
-            from intake.adapters.teams_sdk import (
-                BotTokenProvider,
-                ProactiveAdapter,
-                SingleConnection,
-                TimedClientFactory,
-            )
-
-            connection = SingleConnection(BotTokenProvider(self.credentials, self.tenant_id))
-            self._adapter = ProactiveAdapter(TimedClientFactory(connection, DEFAULT_TIMEOUT))
-        return self._adapter
-
-    def _run(self, call: Awaitable[T]) -> T:
+    def _run(self, call: Callable[[Any, str], Coroutine[Any, Any, T]]) -> T:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(_as_our_errors(call))
-        close = getattr(call, "close", None)
-        if callable(close):
-            close()
-        raise RuntimeError("TeamsChannel is sync: call it from a thread, not an event loop")
+            pass
+        else:
+            raise RuntimeError("TeamsChannel is sync: call it from a thread, not an event loop")
+        # In this thread, not on the loop: msal answers from its cache, and when it must ask
+        # Entra, only this call waits.
+        token = self.credentials.token()
+        connector = self._connector_started()
+        try:
+            result: T = connector.run(_as_our_errors(call(connector, token)), timeout=RUN_TIMEOUT)
+        except TimeoutError:
+            raise ExternalUnavailable(
+                f"{SYSTEM}: Bot Connector call did not finish", system=SYSTEM
+            ) from None
+        return result
 
 
 async def _as_our_errors(call: Awaitable[T]) -> T:

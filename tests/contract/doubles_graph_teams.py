@@ -323,7 +323,13 @@ class LoopbackServer:
         self.double = double
         handler = type("Handler", (_Handler,), {"double": double})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.connections = []  # type: ignore[attr-defined]  # one entry per TCP connection
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections clients opened to this server so far."""
+        return len(self.server.connections)  # type: ignore[attr-defined]
 
     @classmethod
     @contextmanager
@@ -344,6 +350,10 @@ class LoopbackServer:
 class _Handler(BaseHTTPRequestHandler):
     double: Double
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:  # once per connection (HTTP/1.1 keeps it for many requests)
+        super().setup()
+        self.server.connections.append(self.client_address)  # type: ignore[attr-defined]
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -239,6 +239,71 @@ def test_the_sync_channel_refuses_to_block_an_event_loop(bot_settings, doubles):
         asyncio.run(from_a_loop())
 
 
+def token_requests(tokens: TokenDouble) -> int:
+    return sum(1 for call in tokens.calls if call.method == "POST")
+
+
+def test_one_adapter_keeps_one_connection_and_one_token_for_all_its_calls(bot_settings, doubles):
+    tokens, connector, server = doubles
+    channel = TeamsChannel(bot_settings)
+    try:
+        thread = channel.post_card(CARD, key="k1")
+        for votes in range(3):
+            channel.update_card(
+                thread, {**CARD, "body": [{"type": "TextBlock", "text": f"{votes}"}]}
+            )
+        channel.post_card(CARD, key="k2")
+    finally:
+        channel.close()
+    assert [c.method for c in connector.calls] == ["POST", "PUT", "PUT", "PUT", "POST"]
+    assert server.connections == 1
+    assert token_requests(tokens) == 1
+
+
+def test_calls_from_several_threads_at_once_share_the_adapter(bot_settings, doubles):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, connector, server = doubles
+    channel = TeamsChannel(bot_settings)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            threads = list(pool.map(lambda n: channel.post_card(CARD, key=f"k{n}"), range(8)))
+    finally:
+        channel.close()
+    assert len({t.activity_id for t in threads}) == 8 and len(connector.threads) == 8
+    assert server.connections <= 4  # a pool of kept-alive connections, never one per call
+
+
+def test_a_failed_call_leaves_no_session_open(bot_settings, doubles):
+    import gc
+    import warnings
+
+    _, connector, _ = doubles
+    connector.fail("POST", "/v3/conversations", 403, times=1)
+    channel = TeamsChannel(bot_settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ExternalRejected):
+            channel.post_card(CARD, key="k")
+        channel.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_closed_adapter_starts_afresh_on_its_next_call(bot_settings, doubles):
+    _, connector, server = doubles
+    channel = TeamsChannel(bot_settings)
+    channel.post_card(CARD, key="k1")
+    channel.close()
+    channel.close()  # twice is harmless
+    try:
+        channel.post_card(CARD, key="k2")
+    finally:
+        channel.close()
+    assert len(connector.threads) == 2
+    assert server.connections == 2  # the first session's connection went with it
+
+
 def test_doctor_reports_the_bot_token(bot_settings, doubles):
     (result,) = run_checks(doctor_checks(bot_settings))
     assert result.ok, result.line()

@@ -178,6 +178,42 @@ def test_without_a_bot_app_id_local_activities_need_no_token(tmp_path):
     assert len(world.store.votes(world.request_id)) == 1  # type: ignore[attr-defined]
 
 
+def test_a_vote_is_answered_before_the_card_is_updated_for_everyone(tmp_path):
+    """The clicker's card is in the answer; the channel's update is queued, not awaited (one
+    Connector round trip less before Teams hears back), and the queue sends it."""
+    from functions.steps import run_steps as steps_trigger
+    from tests.unit.test_triage import channel_card
+
+    world = bot_world(tmp_path)
+    world.queue.messages.clear()
+    answer = post(vote_activity(world, tenant="local-tenant"))
+    assert "Proceed 1" in json.dumps(json.loads(answer.get_body())["value"])
+    (thread,) = world.channel.threads.values()
+    assert thread["updates"] == 0  # nobody else's card has changed yet
+    kinds = [m["kind"] for m in world.queue.messages]
+    assert kinds == ["copy_vote", "publish_card"]
+
+    run = steps_trigger.build().get_user_function()
+    for message in world.queue.messages:
+        body = json.dumps(message).encode()
+        run(func.QueueMessage(id="1", body=body))  # type: ignore[no-untyped-call]
+    assert thread["updates"] == 1
+    assert "Votes: Not our problem 0 · Bug / Feature request 0 · Proceed 1" in json.dumps(
+        channel_card(world), ensure_ascii=False
+    )
+
+
+def test_a_vote_whose_update_cannot_be_queued_updates_the_card_before_answering(tmp_path):
+    from intake.errors import ExternalUnavailable
+
+    world = bot_world(tmp_path)
+    world.faults.add("queue_send", ExternalUnavailable("queue down"), times=99)
+    answer = post(vote_activity(world, tenant="local-tenant"))
+    assert answer.status_code == 200
+    (thread,) = world.channel.threads.values()
+    assert thread["updates"] == 1
+
+
 def test_an_unexpected_error_answers_a_neutral_sentence_not_the_exception(tmp_path):
     world = bot_world(tmp_path)
 

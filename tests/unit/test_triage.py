@@ -42,6 +42,8 @@ def run_queue(world) -> None:
             triage.run_decision(message["request_id"], world.services)
         elif message["kind"] == triage.COPY_VOTE:
             triage.copy_vote(message, world.services)
+        elif message["kind"] == triage.PUBLISH_CARD:
+            triage.publish_card(message["request_id"], world.services)
 
 
 def test_a_vote_updates_the_card_for_everyone_and_is_copied_to_the_discussion(world, request_id):

@@ -82,3 +82,41 @@ def test_an_unreadable_queue_message_fails_so_it_ends_in_the_poison_queue(functi
     with pytest.raises(ValueError):
         functions["run_steps"](QueueMessage(body=b"not json", dequeue_count=1))
     assert world.work_items.items == {}
+
+
+def test_after_its_first_run_the_queue_trigger_freezes_the_start_up_heap(
+    functions, world, monkeypatch
+):
+    """A full collection then skips what start-up made (intake/heap.py): frozen once."""
+    import gc
+
+    from intake import heap
+
+    monkeypatch.setattr(heap, "_frozen", False)
+    gc.unfreeze()
+    try:
+        functions["intake"](post(json.dumps(SAMPLE).encode()))
+        message = QueueMessage(body=json.dumps(world.queue.messages[0]).encode(), dequeue_count=1)
+        assert gc.get_freeze_count() == 0
+        functions["run_steps"](message)
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert heap.freeze_once() is False  # once only
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_an_idle_queue_is_polled_every_few_seconds_not_every_minute():
+    """The host backs off polling an empty queue up to ``maxPollingInterval`` (1 minute unless
+    set). A vote's update for everyone is queued, and so is every new request's run: without
+    the setting either could wait a minute on a quiet app."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    queues = json.loads((Path(__file__).parents[2] / "host.json").read_text())["extensions"][
+        "queues"
+    ]
+    hours, minutes, seconds = (float(part) for part in queues["maxPollingInterval"].split(":"))
+    interval = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    assert timedelta(milliseconds=100) <= interval <= timedelta(seconds=5)
