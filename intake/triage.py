@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from intake import emails, triage_rules, workflow
+from intake import emails, triage_rules
+from intake.attempts import send_once
 from intake.description import describe_request
 from intake.errors import ExternalError, RequestBusy
 from intake.models import (
@@ -423,7 +424,7 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
     )
     # Sent Items is looked up first, and a numbered attempt recorded before sending (as the
     # intake emails): Sent Items lags, so the key alone cannot stop a second email.
-    return {"message_id": workflow.send_once(state.record, email, services)}
+    return {"message_id": send_once(state.record, email, services)}
 
 
 def close(state: TriageState, services: Services) -> dict[str, Any]:
