@@ -10,27 +10,22 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from intake import emails, telemetry
-from intake.attempts import record_attempt, send_once
-from intake.description import describe_request
-from intake.errors import ExternalError, IntakeError
+from intake import telemetry
+from intake.errors import ExternalError
 from intake.models import (
-    Comment,
     RequestRecord,
     RequestStatus,
     Step,
-    WorkItemDraft,
     utcnow,
 )
 from intake.ports import Services
+from intake.request_steps import STEP_PLAN
 from intake.submission import parse_body, to_request
-from intake.triage_card import build_triage_card
-from intake.triage_rules import RUN_DECISION, TriageStep, scrum_master_teams_ids
+from intake.triage_rules import RUN_DECISION, TriageStep
 
 log = logging.getLogger(__name__)
 
@@ -116,138 +111,6 @@ def resume_stalled_requests(services: Services, *, quiet_for: float = 300.0) -> 
     if resumed:
         log.info("resumed %d stalled requests", len(resumed))
     return resumed
-
-
-# --- the steps ---------------------------------------------------------------------------
-
-# A step gets the request as recorded so far and ``first_run``: True when no earlier run of
-# this request can have started any step, so nothing can exist yet and the lookups that make a
-# replay safe (work item by tag, email and comment by key) would only cost round trips.
-StepFunction = Callable[..., dict[str, Any]]
-
-
-def create_work_item(
-    record: RequestRecord, services: Services, *, first_run: bool = False
-) -> dict[str, Any]:
-    """Create the request's work item, unless one with its tag exists (a crash after create)."""
-    settings, request = services.settings, record.request
-    existing = None if first_run else services.work_items.find_by_tag(request.tag)
-    if existing is not None:
-        log.info("request %s: work item %s found by tag", request.id, existing.id)
-        return {"work_item_id": existing.id, "url": existing.url, "reconciled": True}
-    fields: dict[str, str] = {}
-    if settings.client_email_field:
-        fields[settings.client_email_field] = request.client_email
-    draft = WorkItemDraft(
-        type=settings.work_item_type,
-        title=request.title,
-        description_html=describe_request(request),
-        tags=tuple(
-            dict.fromkeys(
-                [*settings.tags, *([request.request_type] if request.request_type else [])]
-            )
-        ),
-        priority=priority_for(request.severity, settings.severity_priority),
-        area_path=settings.area_path,
-        iteration_path=settings.iteration_path,
-        fields=fields,
-    )
-    ref = services.work_items.create(draft, tag=request.tag)
-    telemetry.note(work_item_id=ref.id)
-    log.info("request %s: work item %s created", request.id, ref.id)
-    return {"work_item_id": ref.id, "url": ref.url}
-
-
-def email_client(
-    record: RequestRecord, services: Services, *, first_run: bool = False
-) -> dict[str, Any]:
-    work_item_id = _work_item_id(record)
-    email = emails.client_confirmation(
-        record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
-    )
-    return {"message_id": send_once(record, email, services, first_run=first_run)}
-
-
-def email_coordinator(
-    record: RequestRecord, services: Services, *, first_run: bool = False
-) -> dict[str, Any]:
-    work_item_id = _work_item_id(record)
-    email = emails.coordinator_new_request(
-        record.request,
-        work_item_id,
-        record.result(Step.CREATE_WORK_ITEM)["url"],
-        services.settings.coordinator_email,
-        _key(record, Step.EMAIL_COORDINATOR),
-    )
-    return {"message_id": send_once(record, email, services, first_run=first_run)}
-
-
-def move_to_planning(
-    record: RequestRecord, services: Services, *, first_run: bool = False
-) -> dict[str, Any]:
-    state = services.settings.state_planning
-    services.work_items.set_state(_work_item_id(record), state)
-    return {"state": state}
-
-
-def tell_client_planning(
-    record: RequestRecord, services: Services, *, first_run: bool = False
-) -> dict[str, Any]:
-    """@mention the client on the work item if DevOps knows them, else email them the same
-    words: every client is told exactly once."""
-    request, work_item_id = record.request, _work_item_id(record)
-    identity = services.work_items.find_identity(request.client_email)
-    key = _key(record, Step.TELL_CLIENT_PLANNING)
-    if identity is not None:
-        comment = Comment(
-            key=key, html=emails.PLANNING_WORDS, mention=identity, first_attempt=first_run
-        )
-        comment_id = services.work_items.add_comment(work_item_id, comment)
-        return {"via": "comment", "comment_id": comment_id}
-    email = emails.client_planning(
-        request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
-    )
-    return {"via": "email", "message_id": send_once(record, email, services, first_run=first_run)}
-
-
-def post_triage_card(
-    record: RequestRecord, services: Services, *, first_run: bool = False
-) -> dict[str, Any]:
-    work_item_id = _work_item_id(record)
-    card = build_triage_card(
-        record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
-    )
-    card["refresh"]["userIds"] = scrum_master_teams_ids(
-        services.settings, services.store.scrum_masters()
-    )
-    key = _key(record, Step.POST_TRIAGE_CARD)
-    attempt = record_attempt(record, key, services)
-    if attempt.earlier_unknown:
-        # Teams cannot be asked whether an earlier attempt posted (no idempotency key, no
-        # lookup): post again, and say so. docs/reliability.md measures this window.
-        log.warning("request %s: an earlier attempt may have posted the card", record.request.id)
-    try:
-        thread = services.channel.post_card(card, key=key)
-    except ExternalError as exc:
-        attempt.failed(exc, record.request.id, services)
-        raise
-    telemetry.note(work_item_id=work_item_id, card_activity_id=thread.activity_id)
-    return {"conversation_id": thread.conversation_id, "activity_id": thread.activity_id}
-
-
-# Each step, and the steps that must be done before it. The client's confirmation goes before
-# the planning message, so a client never hears "we will triage" before "we received".
-# Steps ready together start in this order, the longest waits first: the card (the support
-# team waits for it), then the two steps the planning message waits for; the coordinator's
-# email last (nothing waits for it). Their store writes take turns in the same order.
-STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
-    Step.CREATE_WORK_ITEM: (create_work_item, ()),
-    Step.POST_TRIAGE_CARD: (post_triage_card, (Step.CREATE_WORK_ITEM,)),
-    Step.MOVE_TO_PLANNING: (move_to_planning, (Step.CREATE_WORK_ITEM,)),
-    Step.EMAIL_CLIENT: (email_client, (Step.CREATE_WORK_ITEM,)),
-    Step.TELL_CLIENT_PLANNING: (tell_client_planning, (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING)),
-    Step.EMAIL_COORDINATOR: (email_coordinator, (Step.CREATE_WORK_ITEM,)),
-}
 
 
 @telemetry.traced_request("intake.run_steps")
@@ -344,20 +207,3 @@ def _run_plan(record: RequestRecord, services: Services, *, first_run: bool) -> 
                     steps[step.value] = future.result()
     if errors:
         raise errors[0]
-
-
-def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None:
-    """DevOps priority (1 highest) for a severity answer, case-insensitively; None if unknown."""
-    by_name = {name.strip().lower(): value for name, value in severity_priority.items()}
-    return by_name.get(severity.strip().lower())
-
-
-def _work_item_id(record: RequestRecord) -> int:
-    work_item_id = record.work_item_id
-    if work_item_id is None:  # the step plan makes this impossible; say so if it happens
-        raise IntakeError(f"request {record.request.id} has no work item yet")
-    return work_item_id
-
-
-def _key(record: RequestRecord, step: Step) -> str:
-    return f"intake-{record.request.id}-{step.value}"

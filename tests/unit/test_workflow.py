@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from intake import workflow
+from intake import request_steps, workflow
 from intake.errors import ExternalRejected, ExternalUnavailable, InvalidSubmission, Throttled
 from intake.models import RequestStatus, Step
 from tests.conftest import SAMPLE, sample_submission
@@ -166,7 +166,7 @@ def test_next_steps_follow_the_plan():
 )
 def test_priority_comes_from_severity(severity, priority):
     assert (
-        workflow.priority_for(severity, {"Critical": 1, "High": 2, "Medium": 3, "Low": 4})
+        request_steps.priority_for(severity, {"Critical": 1, "High": 2, "Medium": 3, "Low": 4})
         == priority
     )
 
