@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from intake import triage
+from intake import decision_steps, triage
 from intake.config import Settings
 from intake.errors import ExternalError
 from intake.models import Decision, DecisionKind
@@ -137,9 +137,9 @@ def decision_effects(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], di
             "Bug": len(of_type(settings.bug_type)),
             "Feature": len(of_type(settings.feature_type)),
             "linked to the request": sum(
-                1 for s, _, r in board.links if s == request_item and r == triage.RELATED
+                1 for s, _, r in board.links if s == request_item and r == decision_steps.RELATED
             ),
-            "Task under the PBI": sum(1 for _, _, r in board.links if r == triage.CHILD),
+            "Task under the PBI": sum(1 for _, _, r in board.links if r == decision_steps.CHILD),
             "@coordinator comment": comments.count(keyed(TriageStep.COMMENT_COORDINATOR)),
             "PBI in the current sprint": sum(
                 1

@@ -22,6 +22,7 @@ PURE_MODULES = [
     "intake/triage_views.py",
     "intake/request_steps.py",
     "intake/attempts.py",
+    "intake/decision_steps.py",
 ]
 
 

@@ -1,0 +1,229 @@
+"""The steps of a scrum master's decision, run by ``triage.run_decision`` from the queue:
+create the PBI (and its Tasks) or the Bug/Feature, link it to the request, @mention the
+coordinator, move the PBI into the sprint, tell the client, close the request.
+
+Each step looks for its effect before doing it (a work item by its tag, an email by its key,
+a comment by its key), so a retry after a crash repeats nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from intake import emails
+from intake.attempts import send_once
+from intake.description import describe_request
+from intake.models import (
+    Comment,
+    Decision,
+    DecisionKind,
+    Email,
+    Step,
+    WorkItemDraft,
+)
+from intake.ports import Services
+from intake.triage_rules import (
+    TriageState,
+    TriageStep,
+)
+
+log = logging.getLogger(__name__)
+
+RELATED = "System.LinkTypes.Related"
+CHILD = "System.LinkTypes.Hierarchy-Forward"
+PROCEED_WORDS = "This dev support issue will proceed"
+
+
+def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
+    settings = services.settings
+    return _create_once(
+        state,
+        services,
+        kind="pbi",
+        type=settings.pbi_type,
+        title=state.record.request.title,
+    )
+
+
+def create_tasks(state: TriageState, services: Services) -> dict[str, Any]:
+    decision, pbi = _decision(state), _result(state, TriageStep.CREATE_PBI)
+    tasks = []
+    for index, title in enumerate(decision.tasks):
+        tag = f"intake-{state.record.request.id}-task-{index}"
+        ref = services.work_items.find_by_tag(tag)
+        if ref is None:
+            draft = WorkItemDraft(
+                type=services.settings.task_type,
+                title=title,
+                description_html="",
+                area_path=services.settings.dev_area_path,
+            )
+            ref = services.work_items.create(draft, tag=tag)
+        services.work_items.add_link(pbi["id"], ref.id, CHILD)
+        tasks.append({"id": ref.id, "url": ref.url, "title": title})
+    return {"tasks": tasks}
+
+
+def link_pbi(state: TriageState, services: Services) -> dict[str, Any]:
+    pbi = _result(state, TriageStep.CREATE_PBI)
+    services.work_items.add_link(_work_item_id(state), pbi["id"], RELATED)
+    return {"relation": RELATED, "target": pbi["id"]}
+
+
+def comment_coordinator(state: TriageState, services: Services) -> dict[str, Any]:
+    """@mention the coordinator on the request: it will proceed, with the PBI's number."""
+    settings, pbi = services.settings, _result(state, TriageStep.CREATE_PBI)
+    coordinator = services.work_items.find_identity(str(settings.coordinator_email))
+    words = f"{PROCEED_WORDS}: PBI #{pbi['id']}."
+    if coordinator is None:  # no DevOps identity: name them, unmentioned
+        words = f"{html.escape(settings.coordinator_name)}: {words}"
+    comment = Comment(
+        key=_key(state, TriageStep.COMMENT_COORDINATOR), html=words, mention=coordinator
+    )
+    comment_id = services.work_items.add_comment(_work_item_id(state), comment)
+    return {"comment_id": comment_id, "mentioned": coordinator is not None}
+
+
+def add_to_sprint(state: TriageState, services: Services) -> dict[str, Any]:
+    """Sprint-urgent: into the team's current iteration, tagged, top priority."""
+    pbi = _result(state, TriageStep.CREATE_PBI)
+    iteration = services.work_items.current_iteration()
+    if iteration is None:
+        log.warning("request %s: no current sprint; the PBI stays", state.record.request.id)
+        return {"iteration": None}
+    services.work_items.update(
+        pbi["id"],
+        fields={"System.IterationPath": iteration.path, "Microsoft.VSTS.Common.Priority": 1},
+        add_tags=(services.settings.sprint_urgent_tag,),
+    )
+    return {"iteration": iteration.name, "path": iteration.path}
+
+
+def comment_root_cause(state: TriageState, services: Services) -> dict[str, Any]:
+    decision = _decision(state)
+    text = (
+        f"<p>Not our problem (decided by {html.escape(decision.by_name)}).</p>"
+        f"<p>Root cause: {html.escape(decision.root_cause)}</p>"
+    )
+    comment = Comment(key=_key(state, TriageStep.COMMENT_ROOT_CAUSE), html=text)
+    return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
+
+
+def email_client(state: TriageState, services: Services) -> dict[str, Any]:
+    """Tell the client the outcome: the root cause, or the Bug / Feature that was created."""
+    request, decision = state.record.request, _decision(state)
+    number = _work_item_id(state)
+    context: dict[str, Any] = {"request": request, "number": number, "url": _url(state)}
+    if decision.kind is DecisionKind.NOT_OUR_PROBLEM:
+        kind, subject = "client_not_our_problem", f"Your request #{number} is closed"
+        context["root_cause"] = decision.root_cause
+    else:
+        created = _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
+        kind = "client_bug_or_feature"
+        label = "bug" if decision.bug_or_feature == "bug" else "feature request"
+        subject = f"Your request #{number} is now {label} #{created['id']}"
+        context.update(label=label, created=created)
+    html_body, text = emails.render(kind, **context)
+    email = Email(
+        key=_key(state, TriageStep.EMAIL_CLIENT),
+        to=(request.client_email,),
+        subject=subject,
+        html=html_body,
+        text=text,
+        work_item_id=number,
+    )
+    # Sent Items is looked up first, and a numbered attempt recorded before sending (as the
+    # intake emails): Sent Items lags, so the key alone cannot stop a second email.
+    return {"message_id": send_once(state.record, email, services)}
+
+
+def close(state: TriageState, services: Services) -> dict[str, Any]:
+    state_closed = services.settings.state_closed
+    services.work_items.set_state(_work_item_id(state), state_closed)
+    return {"state": state_closed}
+
+
+def create_bug_or_feature(state: TriageState, services: Services) -> dict[str, Any]:
+    settings, decision = services.settings, _decision(state)
+    is_bug = decision.bug_or_feature == "bug"
+    return _create_once(
+        state,
+        services,
+        kind=decision.bug_or_feature,
+        type=settings.bug_type if is_bug else settings.feature_type,
+        title=state.record.request.title,
+    )
+
+
+def link_bug_or_feature(state: TriageState, services: Services) -> dict[str, Any]:
+    created = _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
+    services.work_items.add_link(_work_item_id(state), created["id"], RELATED)
+    return {"relation": RELATED, "target": created["id"]}
+
+
+STEP_FUNCTIONS: dict[TriageStep, Callable[[TriageState, Services], dict[str, Any]]] = {
+    TriageStep.CREATE_PBI: create_pbi,
+    TriageStep.CREATE_TASKS: create_tasks,
+    TriageStep.LINK_PBI: link_pbi,
+    TriageStep.COMMENT_COORDINATOR: comment_coordinator,
+    TriageStep.ADD_TO_SPRINT: add_to_sprint,
+    TriageStep.COMMENT_ROOT_CAUSE: comment_root_cause,
+    TriageStep.EMAIL_CLIENT: email_client,
+    TriageStep.CLOSE: close,
+    TriageStep.CREATE_BUG_OR_FEATURE: create_bug_or_feature,
+    TriageStep.LINK_BUG_OR_FEATURE: link_bug_or_feature,
+}
+
+
+def _create_once(
+    state: TriageState, services: Services, *, kind: str, type: str, title: str
+) -> dict[str, Any]:
+    """Create a work item for the decision unless one with its tag exists (a crash after
+    create): the tag is how a retry finds it again."""
+    request = state.record.request
+    tag = f"intake-{request.id}-{kind}"
+    ref = services.work_items.find_by_tag(tag)
+    if ref is None:
+        description = (
+            f'<p>From request <a href="{html.escape(_url(state))}">#{_work_item_id(state)}</a>'
+            f" (triage decision by {html.escape(_decision(state).by_name)}).</p>"
+            + describe_request(request)
+        )
+        draft = WorkItemDraft(
+            type=type,
+            title=title,
+            description_html=description,
+            tags=tuple(services.settings.tags),
+            area_path=services.settings.dev_area_path,
+        )
+        ref = services.work_items.create(draft, tag=tag)
+    return {"id": ref.id, "url": ref.url, "type": type}
+
+
+def _decision(state: TriageState) -> Decision:
+    decision = state.decision
+    assert decision is not None  # a step runs only for a recorded decision
+    return decision
+
+
+def _result(state: TriageState, step: TriageStep) -> dict[str, Any]:
+    result = state.result(step)
+    assert result is not None  # STEPS_OF orders the steps so this is done
+    return result
+
+
+def _work_item_id(state: TriageState) -> int:
+    work_item_id = state.record.work_item_id
+    assert work_item_id is not None  # the card exists, so the work item does
+    return work_item_id
+
+
+def _url(state: TriageState) -> str:
+    return str(state.record.result(Step.CREATE_WORK_ITEM).get("url", ""))
+
+
+def _key(state: TriageState, step: TriageStep) -> str:
+    return f"intake-{state.record.request.id}-{step.value}"
