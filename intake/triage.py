@@ -180,11 +180,11 @@ def decide(
     claim_name = TriageStep.PLAN if kind in PLAN_KINDS else TriageStep.DECISION
     refusal = _why_not(state, kind)
     if refusal:
-        return view(request_id, clicker, services, notice=refusal)
+        return triage_view(state, services.settings, scrum_master=True, notice=refusal)
     try:
         mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
     except InvalidDecision as exc:
-        return view(request_id, clicker, services, notice=str(exc))
+        return triage_view(state, services.settings, scrum_master=True, notice=str(exc))
     # Unfinished from now until the decision's run ends: the timer (``resume_stalled``) and
     # ``intake replay`` look at unfinished requests, so a lost message or a dead worker cannot
     # leave a decision half done. Set before the claim: a crash right after the claim must
