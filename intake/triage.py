@@ -43,14 +43,13 @@ from intake.triage_rules import (
     vote_comment,
 )
 from intake.triage_views import triage_view
-from intake.workflow import next_steps
+from intake.workflow import LEASE_SECONDS, next_steps
 
 log = logging.getLogger(__name__)
 
 RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
 COPY_VOTE = "copy_vote"
 PUBLISH_CARD = "publish_card"
-LEASE_SECONDS = 300.0
 NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
 ROLE_NOT_CHECKED = (
     "Your scrum master role could not be checked just now. Your click changed nothing; "
