@@ -20,7 +20,6 @@ from intake.models import (
     Comment,
     Decision,
     DecisionKind,
-    Email,
     Step,
     WorkItemDraft,
 )
@@ -126,14 +125,13 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
         label = "bug" if decision.bug_or_feature == "bug" else "feature request"
         subject = f"Your request #{number} is now {label} #{created['id']}"
         context.update(label=label, created=created)
-    html_body, text = emails.render(kind, **context)
-    email = Email(
+    email = emails.compose(
+        kind,
         key=_key(state, TriageStep.EMAIL_CLIENT),
-        to=(request.client_email,),
-        subject=subject,
-        html=html_body,
-        text=text,
+        to=request.client_email,
         work_item_id=number,
+        subject=subject,
+        **context,
     )
     # Sent Items is looked up first, and a numbered attempt recorded before sending (as the
     # intake emails): Sent Items lags, so the key alone cannot stop a second email.

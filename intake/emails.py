@@ -43,50 +43,59 @@ def render(kind: str, **context: Any) -> tuple[str, str]:
     return html, text
 
 
-def client_confirmation(request: Request, work_item_id: int, key: str) -> Email:
-    html, text = render("client_confirmation", request=request, number=work_item_id)
+def compose(
+    kind: str, *, key: str, to: str, work_item_id: int, subject: str, **context: Any
+) -> Email:
+    """One email of ``kind`` to one person: its bodies rendered from ``context``, its subject
+    made one safe line."""
+    html, text = render(kind, **context)
     return Email(
         key=key,
-        to=(request.client_email,),
+        to=(to,),
         work_item_id=work_item_id,
         html=html,
         text=text,
-        subject=_subject(f"We received your request #{work_item_id}: {request.title}"),
+        subject=_subject(subject),
+    )
+
+
+def client_confirmation(request: Request, work_item_id: int, key: str) -> Email:
+    return compose(
+        "client_confirmation",
+        key=key,
+        to=request.client_email,
+        work_item_id=work_item_id,
+        subject=f"We received your request #{work_item_id}: {request.title}",
+        request=request,
+        number=work_item_id,
     )
 
 
 def coordinator_new_request(
     request: Request, work_item_id: int, work_item_url: str, coordinator: str, key: str
 ) -> Email:
-    html, text = render(
-        "coordinator_new_request", request=request, number=work_item_id, url=work_item_url
-    )
-    return Email(
+    return compose(
+        "coordinator_new_request",
         key=key,
-        to=(coordinator,),
+        to=coordinator,
         work_item_id=work_item_id,
-        html=html,
-        text=text,
-        subject=_subject(
-            f"New request #{work_item_id} from {request.client_name}: {request.title}"
-        ),
+        subject=f"New request #{work_item_id} from {request.client_name}: {request.title}",
+        request=request,
+        number=work_item_id,
+        url=work_item_url,
     )
 
 
 def client_planning(request: Request, work_item_id: int, work_item_url: str, key: str) -> Email:
     """What a client without a DevOps identity gets instead of the @mention comment."""
-    html, text = render(
+    return compose(
         "client_planning",
+        key=key,
+        to=request.client_email,
+        work_item_id=work_item_id,
+        subject=f"Your request #{work_item_id} is being triaged",
         request=request,
         number=work_item_id,
         words=PLANNING_WORDS,
         url=work_item_url,
-    )
-    return Email(
-        key=key,
-        to=(request.client_email,),
-        work_item_id=work_item_id,
-        html=html,
-        text=text,
-        subject=_subject(f"Your request #{work_item_id} is being triaged"),
     )

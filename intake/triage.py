@@ -43,14 +43,13 @@ from intake.triage_rules import (
     vote_comment,
 )
 from intake.triage_views import triage_view
-from intake.workflow import next_steps
+from intake.workflow import LEASE_SECONDS, next_steps
 
 log = logging.getLogger(__name__)
 
 RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
 COPY_VOTE = "copy_vote"
 PUBLISH_CARD = "publish_card"
-LEASE_SECONDS = 300.0
 NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
 ROLE_NOT_CHECKED = (
     "Your scrum master role could not be checked just now. Your click changed nothing; "
@@ -180,11 +179,11 @@ def decide(
     claim_name = TriageStep.PLAN if kind in PLAN_KINDS else TriageStep.DECISION
     refusal = _why_not(state, kind)
     if refusal:
-        return view(request_id, clicker, services, notice=refusal)
+        return triage_view(state, services.settings, scrum_master=True, notice=refusal)
     try:
         mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
     except InvalidDecision as exc:
-        return view(request_id, clicker, services, notice=str(exc))
+        return triage_view(state, services.settings, scrum_master=True, notice=str(exc))
     # Unfinished from now until the decision's run ends: the timer (``resume_stalled``) and
     # ``intake replay`` look at unfinished requests, so a lost message or a dead worker cannot
     # leave a decision half done. Set before the claim: a crash right after the claim must

@@ -55,7 +55,7 @@ class TriageStep(StrEnum):
     LINK_BUG_OR_FEATURE = "decision.link_bug_or_feature"
 
 
-# The steps each decision runs, in order (the functions are in ``intake.triage``).
+# The steps each decision runs, in order (the functions are in ``intake.decision_steps``).
 STEPS_OF: dict[DecisionKind, tuple[TriageStep, ...]] = {
     DecisionKind.CREATE_PBI: (
         TriageStep.CREATE_PBI,

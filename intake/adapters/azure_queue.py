@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from intake.adapters import azure_storage
@@ -130,17 +130,7 @@ class StorageQueue:
         """The client of ``name``, creating the queue on this process's first send to it."""
         client = self.client(name)
         if name not in self._created:
-
-            def create() -> None:
-                try:
-                    client.create_queue()
-                except ResourceExistsError:
-                    pass
-                except HttpResponseError as exc:
-                    if exc.status_code != 403:  # a role that may not create queues
-                        raise  # may still send to one the deployment created: go on
-
-            azure_storage.call(SYSTEM, create)
+            azure_storage.create_if_missing(SYSTEM, client.create_queue)
             self._created.add(name)
         return client
 

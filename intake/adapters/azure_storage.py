@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
+    ResourceExistsError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -94,6 +95,22 @@ def call(system: str, operation: Callable[[], T]) -> T:
             return operation()
 
     return with_retries(attempt, system=system)
+
+
+def create_if_missing(system: str, create: Callable[[], object]) -> None:
+    """Create a table or queue on first use. One that exists is fine, and so is a role that
+    may not create (403): it may still use one the deployment created."""
+
+    def attempt() -> None:
+        try:
+            create()
+        except ResourceExistsError:
+            pass
+        except HttpResponseError as exc:
+            if exc.status_code != 403:
+                raise
+
+    call(system, attempt)
 
 
 def doctor_checks(settings: Settings) -> list[Check]:

@@ -26,7 +26,6 @@ from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
-    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
@@ -309,17 +308,7 @@ class TableStore:
         with self._lock:  # the workflow runs independent steps on threads
             if self._table is None:
                 table = _table_client(self.settings)
-
-                def create() -> None:
-                    try:
-                        table.create_table()
-                    except ResourceExistsError:
-                        pass
-                    except HttpResponseError as exc:
-                        if exc.status_code != 403:  # a role that may not create tables
-                            raise  # may still use one the deployment created: go on
-
-                azure_storage.call(SYSTEM, create)
+                azure_storage.create_if_missing(SYSTEM, table.create_table)
                 self._table = table
             return self._table
 

@@ -140,13 +140,6 @@ class FunctionsAdapter(HttpAdapterBase):
         super().__init__(
             channel_service_client_factory=InboundOnlyClientFactory(InboundOnlyConnections())
         )
-
-        async def on_turn_error(context: TurnContext, error: Exception) -> None:
-            # Replaces the SDK default, which posts the exception text into the channel.
-            log.error("bot turn failed: %s", type(error).__name__, exc_info=error)
-            if context.activity.type == ActivityTypes.invoke:
-                await _answer(context, factory.message(NEUTRAL_ANSWER))
-
         self.on_turn_error = on_turn_error
 
 
@@ -247,14 +240,16 @@ def build_application(services: Services) -> AgentApplication[TurnState]:
 
         app.adaptive_card.action_execute(kind.value)(card_action(decide))
 
-    @app.error
-    async def on_error(context: TurnContext, error: Exception) -> None:
-        # Replaces the SDK default (exception text to the user): log, answer a neutral sentence.
-        log.error("bot turn failed: %s", type(error).__name__, exc_info=error)
-        if context.activity.type == ActivityTypes.invoke:
-            await _answer(context, factory.message(NEUTRAL_ANSWER))
-
+    app.error(on_turn_error)
     return app
+
+
+async def on_turn_error(context: TurnContext, error: Exception) -> None:
+    """The adapter's and the application's error handler. Replaces the SDK defaults, which
+    post the exception text into the channel: log it, answer a neutral sentence."""
+    log.error("bot turn failed: %s", type(error).__name__, exc_info=error)
+    if context.activity.type == ActivityTypes.invoke:
+        await _answer(context, factory.message(NEUTRAL_ANSWER))
 
 
 def _clicker(activity: Activity) -> Clicker | None:
