@@ -214,9 +214,7 @@ def _result(state: TriageState, step: TriageStep) -> dict[str, Any]:
 
 
 def _work_item_id(state: TriageState) -> int:
-    work_item_id = state.record.work_item_id
-    assert work_item_id is not None  # the card exists, so the work item does
-    return work_item_id
+    return state.record.created_work_item_id()
 
 
 def _url(state: TriageState) -> str:
@@ -224,4 +222,4 @@ def _url(state: TriageState) -> str:
 
 
 def _key(state: TriageState, step: TriageStep) -> str:
-    return f"intake-{state.record.request.id}-{step.value}"
+    return state.record.effect_key(step.value)

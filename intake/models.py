@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from intake.errors import IntakeError
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -97,6 +99,18 @@ class RequestRecord(BaseModel):
     def work_item_id(self) -> int | None:
         value = self.result(Step.CREATE_WORK_ITEM).get("work_item_id")
         return int(value) if value is not None else None
+
+    def created_work_item_id(self) -> int:
+        """The work item's number, for a step that runs after the create (the step plans make
+        a missing one impossible; if it happens anyway, say so instead of guessing)."""
+        work_item_id = self.work_item_id
+        if work_item_id is None:
+            raise IntakeError(f"request {self.request.id} has no work item yet")
+        return work_item_id
+
+    def effect_key(self, step: str) -> str:
+        """Our idempotency key for the effect of ``step`` (an email, a comment, a card)."""
+        return f"{self.request.tag}-{step}"
 
 
 @dataclass(frozen=True)

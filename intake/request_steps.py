@@ -13,7 +13,7 @@ from typing import Any
 from intake import emails, telemetry
 from intake.attempts import record_attempt, send_once
 from intake.description import describe_request
-from intake.errors import ExternalError, IntakeError
+from intake.errors import ExternalError
 from intake.models import (
     Comment,
     RequestRecord,
@@ -163,11 +163,8 @@ def priority_for(severity: str, severity_priority: dict[str, int]) -> int | None
 
 
 def _work_item_id(record: RequestRecord) -> int:
-    work_item_id = record.work_item_id
-    if work_item_id is None:  # the step plan makes this impossible; say so if it happens
-        raise IntakeError(f"request {record.request.id} has no work item yet")
-    return work_item_id
+    return record.created_work_item_id()
 
 
 def _key(record: RequestRecord, step: Step) -> str:
-    return f"intake-{record.request.id}-{step.value}"
+    return record.effect_key(step.value)

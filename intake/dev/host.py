@@ -283,11 +283,7 @@ def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:
     return _problem(404, "not-found", "Not found", f"Nothing is served at {path}.")
 
 
-def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, dict[str, str], bytes]:
-    import json
-
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
-    return status, {"Content-Type": "application/problem+json"}, json.dumps(body).encode()
+_problem = pages._problem  # the host's own refusals: the same one error shape
 
 
 def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:

@@ -55,7 +55,12 @@ def handle(
 ) -> Response:
     path = urlsplit(url).path.rstrip("/") or "/"
     if method not in ("GET", "HEAD"):
-        return _json(405, {"title": "Method not allowed", "status": 405})
+        return _problem(
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            f"The local pages answer GET only, not {method}.",
+        )
     views = LocalViews(host)
     if path in ("/", "/dev"):
         return _page("index.html", views.index())
@@ -73,7 +78,9 @@ def handle(
     if path.startswith("/dev/api/workitems/"):
         tail = path.rsplit("/", 1)[1]
         if not tail.isdigit() or int(tail) not in views.board.all_ids():
-            return _json(404, {"title": "No such work item", "status": 404})
+            return _problem(
+                404, "not-found", "No such work item", f"No work item {tail} on the local board."
+            )
         return _json(200, views.work_item(int(tail)))
     if path == "/dev/api/outbox":
         return _json(200, views.outbox.messages())
@@ -90,7 +97,7 @@ def handle(
     for prefix, folder in STATIC_DIRS.items():
         if path.startswith(f"/dev/{prefix}/"):
             return _static(folder, path[len(f"/dev/{prefix}/") :])
-    return _json(404, {"title": "Not found", "status": 404, "detail": f"Nothing at {path}."})
+    return _problem(404, "not-found", "Not found", f"Nothing is served at {path}.")
 
 
 class LocalViews:
@@ -199,14 +206,21 @@ def _page(template: str, context: dict[str, Any]) -> Response:
     )
 
 
+def _problem(status: int, slug: str, title: str, detail: str) -> Response:
+    """Refusals in the functions' one error shape (``functions/problems.py``)."""
+    from functions.problems import problem
+
+    response = problem(status, slug, title, detail)
+    return status, {"Content-Type": str(response.mimetype)}, response.get_body()
+
+
 def _json(status: int, body: Any) -> Response:
-    content_type = "application/json" if status < 400 else "application/problem+json"
-    return status, {"Content-Type": content_type}, json.dumps(body, default=str).encode()
+    return status, {"Content-Type": "application/json"}, json.dumps(body, default=str).encode()
 
 
 def _static(folder: Path, name: str) -> Response:
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()) or not target.is_file():
-        return _json(404, {"title": "Not found", "status": 404})
+        return _problem(404, "not-found", "Not found", f"No file {name} here.")
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     return 200, {"Content-Type": content_type}, target.read_bytes()

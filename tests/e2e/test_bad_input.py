@@ -93,3 +93,10 @@ def test_unknown_routes_and_methods_get_problems_too(local_host):
     assert_problem(local_host.http.get(f"{local_host.base_url}/api/nothing-here"), 404)
     assert_problem(local_host.http.get(f"{local_host.base_url}/api/intake"), 405)
     assert_problem(local_host.http.get(f"{local_host.base_url}/api/requests/unknown-id"), 404)
+
+
+def test_the_local_pages_refuse_in_the_same_shape(local_host):
+    assert_problem(local_host.http.get(f"{local_host.base_url}/dev/api/workitems/999"), 404)
+    assert_problem(local_host.http.get(f"{local_host.base_url}/dev/nowhere"), 404)
+    assert_problem(local_host.http.post(f"{local_host.base_url}/dev/board"), 405)
+    assert_problem(local_host.http.get(f"{local_host.base_url}/dev/static/../../config.py"), 404)
