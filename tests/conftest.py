@@ -58,3 +58,16 @@ def local_host(tmp_path: Path) -> Iterator[Any]:
 
     with LocalHostClient.started(tmp_path / "host") as client:
         yield client
+
+
+@pytest.fixture
+def request_id(world: FakeWorld) -> str:
+    """A request whose intake steps are done (card posted) on the fake world; queue emptied."""
+    from intake import workflow
+
+    receipt = workflow.submit_request(
+        json.dumps(SAMPLE).encode(), "application/json", world.services
+    )
+    workflow.run_steps(receipt.request_id, world.services)
+    world.queue.messages.clear()
+    return receipt.request_id

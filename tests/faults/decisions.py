@@ -28,12 +28,11 @@ from intake.triage_rules import PLAN_KINDS, Clicker, TriageStep, is_scrum_master
 from intake.triage_views import triage_view
 from tests.fakes import FakeWorld
 from tests.faults.matrix import Flow, HostModel, WorkerCrash
+from tests.people import ALEX, MORGAN
 
 CLICK_ATTEMPTS = 3  # a person clicks again after an error, a few times, then gives up for now
 
-MORGAN = Clicker("29:1-morgan-local", "Morgan Scrum", "00000000-0000-0000-0000-00000000306a")
 RILEY = Clicker("29:1-riley-local", "Riley Scrum", "00000000-0000-0000-0000-0000000051e7")
-ALEX = Clicker("29:1-alex-local", "Alex Support", "00000000-0000-0000-0000-00000000a1e5")
 ROOT_CAUSE = "Their proxy drops TLS 1.3"
 
 

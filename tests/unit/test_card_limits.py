@@ -11,7 +11,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from intake import bootstrap, triage, workflow
+from intake import bootstrap, triage
 from intake.adapters.teams_bot import MAX_ACTIVITY_BYTES
 from intake.models import DecisionKind, RequestStatus
 from intake.triage_card import load_card
@@ -23,20 +23,8 @@ from intake.triage_rules import (
     Clicker,
 )
 from tests.adaptive_cards import assert_valid_card, texts
-from tests.conftest import SAMPLE
 from tests.e2e.client import invoke_activity
-
-MORGAN = Clicker("29:1-morgan-local", "Morgan Scrum", "00000000-0000-0000-0000-00000000306a")
-
-
-@pytest.fixture
-def request_id(world) -> str:
-    receipt = workflow.submit_request(
-        json.dumps(SAMPLE).encode(), "application/json", world.services
-    )
-    workflow.run_steps(receipt.request_id, world.services)
-    world.queue.messages.clear()
-    return receipt.request_id
+from tests.people import MORGAN
 
 
 def nothing_done(world, request_id: str) -> bool:

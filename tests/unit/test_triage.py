@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
 
-from intake import triage, workflow
+from intake import triage
 from intake.errors import ExternalRejected, ExternalUnavailable, RequestBusy
 from intake.models import DecisionKind, VoteChoice
 from intake.triage_rules import Clicker, TriageStep
 from tests.adaptive_cards import assert_valid_card, texts, verbs
-from tests.conftest import SAMPLE
-
-MORGAN = Clicker("29:1-morgan-local", "Morgan Scrum", "00000000-0000-0000-0000-00000000306a")
-ALEX = Clicker("29:1-alex-local", "Alex Support", "00000000-0000-0000-0000-00000000a1e5")
-SAM = Clicker("29:1-sam-local", "Sam Support", "00000000-0000-0000-0000-000000005a55")
-
-
-@pytest.fixture
-def request_id(world) -> str:
-    receipt = workflow.submit_request(
-        json.dumps(SAMPLE).encode(), "application/json", world.services
-    )
-    workflow.run_steps(receipt.request_id, world.services)
-    world.queue.messages.clear()
-    return receipt.request_id
+from tests.people import ALEX, MORGAN
 
 
 def channel_card(world) -> dict:

@@ -17,9 +17,7 @@ from intake.triage_rules import (
     task_titles,
     vote_comment,
 )
-
-MORGAN = Clicker("29:1-morgan-local", "Morgan Scrum", "00000000-0000-0000-0000-00000000306a")
-ALEX = Clicker("29:1-alex-local", "Alex Support", "00000000-0000-0000-0000-00000000a1e5")
+from tests.people import ALEX, MORGAN
 
 
 def vote(name: str, choice: VoteChoice) -> Vote:
