@@ -138,8 +138,8 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
             # Decided (a resume or a replay after the decision): the decision's run finishes
             # it and marks it done; until then it stays unfinished, for the timer to see.
             enqueue_steps(request_id, services, kind=RUN_DECISION)
-        else:
-            store.set_status(request_id, RequestStatus.DONE.value)
+            return record
+        store.set_status(request_id, RequestStatus.DONE.value)
         log.info("request %s: all steps done", request_id)
         return store.get_request(request_id)
     except ExternalError as exc:
