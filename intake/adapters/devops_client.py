@@ -42,6 +42,7 @@ SPEC_VERSIONS = {
     "1a9c53f7-f243-4447-b110-35ef023636e4": "7.1",  # POST {team}/_apis/wit/wiql
     "7c8d7a76-4a09-43e8-b5df-bd792f4ac6aa": "7.1",  # GET workitemtypes[/{type}]
     "7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa": "7.1",  # GET workitemtypes/{type}/states
+    "bd293ce5-3d25-4192-8e67-e8092e879efb": "7.1",  # GET workitemtypes/{type}/fields (doctor)
     "c9175577-28a1-4b06-9197-8636af9f64ad": "7.1",  # GET teamsettings/iterations
     "28010c54-d0c0-4c89-a5b0-1c9e188b9fb7": "7.1",  # GET _apis/identities (vssps)
 }

@@ -74,6 +74,22 @@ def doctor_checks(settings: Settings) -> list[Check]:
             raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
         return ", ".join(wanted_states)
 
+    def client_email_field_exists() -> str:
+        field = settings.client_email_field
+        wit = clients.wit()
+        found = with_retries(
+            lambda: sdk_call(
+                lambda: wit.get_work_item_type_fields_with_references(
+                    project, settings.work_item_type
+                )
+            ),
+            system=SYSTEM,
+        )
+        names = {f.reference_name for f in found or []}
+        if field not in names:
+            raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
+        return field
+
     def identity_lookup() -> str:
         email = str(settings.coordinator_email)
         found = work_items.find_identity(email)
@@ -122,6 +138,20 @@ def doctor_checks(settings: Settings) -> list[Check]:
             states_exist,
             "set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING and INTAKE_STATE_CLOSED to states of "
             "that type (Organization settings > Process), or add the states",
+        ),
+        *(
+            [
+                Check(
+                    NAME,
+                    f"client email field exists in {settings.work_item_type!r}",
+                    client_email_field_exists,
+                    "add the field to the type (Organization settings > Process > the type > "
+                    "New field), or set INTAKE_CLIENT_EMAIL_FIELD to one it has, or to empty "
+                    "to keep the email in the description only",
+                )
+            ]
+            if settings.client_email_field
+            else []
         ),
         Check(
             NAME,

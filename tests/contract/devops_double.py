@@ -83,6 +83,13 @@ ORG_LOCATIONS = [
         1,
     ),
     (
+        "bd293ce5-3d25-4192-8e67-e8092e879efb",
+        "wit",
+        "workItemTypesField",
+        "{project}/_apis/{area}/workItemTypes/{type}/fields/{field}",
+        3,
+    ),
+    (
         "c9175577-28a1-4b06-9197-8636af9f64ad",
         "work",
         "iterations",
@@ -150,6 +157,18 @@ class DevOpsDouble:
             {"id": "a1b2c3d4-0007", "name": "Sprint 7", "path": f"{project}\\Sprint 7"}
         ]
         self.states = {name: list(states) for name, states in STATES.items()}
+        # The fields every type has here: the system ones Intake writes, and the process's
+        # custom field for the client's email.
+        self.fields = [
+            "System.Title",
+            "System.Description",
+            "System.Tags",
+            "System.State",
+            "System.AreaPath",
+            "System.IterationPath",
+            "Microsoft.VSTS.Common.Priority",
+            "Custom.ClientEmail",
+        ]
         self.faults: list[Fault] = []
         self.concurrent_edits: dict[int, int] = {}
         self.keeps_data_attributes = True
@@ -280,6 +299,13 @@ class DevOpsDouble:
             if len(rest) == 3 and rest[2].lower() == "states":
                 return 200, _collection(
                     [{"name": s, "color": "b2b2b2"} for s in self.states[rest[1]]]
+                )
+            if len(rest) == 3 and rest[2].lower() == "fields":
+                return 200, _collection(
+                    [
+                        {"referenceName": name, "name": name.rsplit(".", 1)[-1]}
+                        for name in self.fields
+                    ]
                 )
         return 404, {"message": f"no route for {method} {'/'.join(rest)}"}
 

@@ -41,6 +41,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: project 'Intake' exists (5 work item types)",
         "✓ DevOps: work item types exist (Issue, Product Backlog Item, Task, Bug, Feature)",
         "✓ DevOps: states exist in 'Issue' (New, In Planning, Closed)",
+        "✓ DevOps: client email field exists in 'Issue' (Custom.ClientEmail)",
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
     ]
@@ -59,6 +60,24 @@ def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, 
     )
     assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
     assert sum(line.startswith("✗") for line in lines) == 1
+
+
+def test_a_client_email_field_the_type_lacks_is_a_cross_with_the_fix(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_CLIENT_EMAIL_FIELD", "Custom.Requester")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: client email field exists in 'Issue' (Custom.Requester is not a field of "
+        "'Issue')"
+    )
+    assert "INTAKE_CLIENT_EMAIL_FIELD" in lines[cross + 1]
+    assert sum(line.startswith("✗") for line in lines) == 1
+
+
+def test_no_client_email_field_means_no_field_check(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_CLIENT_EMAIL_FIELD", "")
+    assert main(["doctor"]) == 0
+    assert "client email field" not in capsys.readouterr().out
 
 
 def test_a_rejected_pat_fails_the_checks_with_the_status_and_never_the_pat(
