@@ -63,6 +63,7 @@ class Step(StrEnum):
     """The recorded steps of one request, in the order they run."""
 
     CREATE_WORK_ITEM = "create_work_item"
+    FIND_CLIENT_IDENTITY = "find_client_identity"
     EMAIL_CLIENT = "email_client"
     EMAIL_COORDINATOR = "email_coordinator"
     MOVE_TO_PLANNING = "move_to_planning"

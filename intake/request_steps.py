@@ -16,6 +16,7 @@ from intake.description import describe_request
 from intake.errors import ExternalError
 from intake.models import (
     Comment,
+    Identity,
     RequestRecord,
     Step,
     WorkItemDraft,
@@ -96,13 +97,31 @@ def move_to_planning(
     return {"state": state}
 
 
+def find_client_identity(
+    record: RequestRecord, services: Services, *, first_run: bool = False
+) -> dict[str, Any]:
+    """Look the client up in DevOps by email, beside the create: the answer decides how the
+    planning message goes, and looking it up then would put a round trip on the critical path."""
+    identity = services.work_items.find_identity(record.request.client_email)
+    if identity is None:
+        return {"identity": None}
+    return {
+        "identity": {
+            "id": identity.id,
+            "display_name": identity.display_name,
+            "email": identity.email,
+        }
+    }
+
+
 def tell_client_planning(
     record: RequestRecord, services: Services, *, first_run: bool = False
 ) -> dict[str, Any]:
     """@mention the client on the work item if DevOps knows them, else email them the same
     words: every client is told exactly once."""
     request, work_item_id = record.request, _work_item_id(record)
-    identity = services.work_items.find_identity(request.client_email)
+    found = record.result(Step.FIND_CLIENT_IDENTITY).get("identity")
+    identity = Identity(**found) if found else None
     key = _key(record, Step.TELL_CLIENT_PLANNING)
     if identity is not None:
         comment = Comment(
@@ -148,10 +167,14 @@ def post_triage_card(
 # email last (nothing waits for it). Their store writes take turns in the same order.
 STEP_PLAN: dict[Step, tuple[StepFunction, tuple[Step, ...]]] = {
     Step.CREATE_WORK_ITEM: (create_work_item, ()),
+    Step.FIND_CLIENT_IDENTITY: (find_client_identity, ()),
     Step.POST_TRIAGE_CARD: (post_triage_card, (Step.CREATE_WORK_ITEM,)),
     Step.MOVE_TO_PLANNING: (move_to_planning, (Step.CREATE_WORK_ITEM,)),
     Step.EMAIL_CLIENT: (email_client, (Step.CREATE_WORK_ITEM,)),
-    Step.TELL_CLIENT_PLANNING: (tell_client_planning, (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING)),
+    Step.TELL_CLIENT_PLANNING: (
+        tell_client_planning,
+        (Step.EMAIL_CLIENT, Step.MOVE_TO_PLANNING, Step.FIND_CLIENT_IDENTITY),
+    ),
     Step.EMAIL_COORDINATOR: (email_coordinator, (Step.CREATE_WORK_ITEM,)),
 }
 

@@ -146,10 +146,12 @@ def test_next_steps_follow_the_plan():
         client_email="c@contoso.example",
     )
     record = RequestRecord(request=request)
-    assert workflow.next_steps(record) == [Step.CREATE_WORK_ITEM]
+    # The client's identity is looked up beside the create, off the critical path.
+    assert workflow.next_steps(record) == [Step.CREATE_WORK_ITEM, Step.FIND_CLIENT_IDENTITY]
     record.steps[Step.CREATE_WORK_ITEM.value] = {"work_item_id": 1, "url": "u"}
     assert Step.TELL_CLIENT_PLANNING not in workflow.next_steps(record)
     assert set(workflow.next_steps(record)) == {
+        Step.FIND_CLIENT_IDENTITY,
         Step.EMAIL_CLIENT,
         Step.EMAIL_COORDINATOR,
         Step.MOVE_TO_PLANNING,
@@ -157,6 +159,8 @@ def test_next_steps_follow_the_plan():
     }
     record.steps[Step.EMAIL_CLIENT.value] = {}
     record.steps[Step.MOVE_TO_PLANNING.value] = {}
+    assert Step.TELL_CLIENT_PLANNING not in workflow.next_steps(record)
+    record.steps[Step.FIND_CLIENT_IDENTITY.value] = {"identity": None}
     assert Step.TELL_CLIENT_PLANNING in workflow.next_steps(record)
 
 
@@ -231,3 +235,18 @@ def test_a_slow_step_holds_up_only_the_steps_that_need_it(world):
     runner.join(10)
     assert world.store.get_request(receipt.request_id).status == RequestStatus.DONE
     assert len(channel.threads) == 1
+
+
+def test_the_clients_identity_is_looked_up_beside_the_create_not_after_it(world):
+    receipt = submit(world)
+    world.faults.add("create", ExternalUnavailable("DevOps is down"))
+    with pytest.raises(ExternalUnavailable):
+        workflow.run_steps(receipt.request_id, world.services)
+    record = world.store.get_request(receipt.request_id)
+    assert not record.is_done(Step.CREATE_WORK_ITEM)
+    found = record.result(Step.FIND_CLIENT_IDENTITY)["identity"]
+    assert found["email"] == "jordan.rivera@fabrikam.example"
+    # the retry uses what was recorded: no second lookup
+    assert world.faults.calls["find_identity"] == 1
+    assert workflow.run_steps(receipt.request_id, world.services).status == RequestStatus.DONE
+    assert world.faults.calls["find_identity"] == 1
