@@ -6,6 +6,13 @@
 // the refresh invoke Teams sends automatically, to show their user-specific view.
 "use strict";
 
+// An ISO timestamp as people read it (the same shape the server renders): 2026-11-25 22:21 UTC.
+function when(timestamp) {
+  const moment = new Date(timestamp);
+  if (isNaN(moment)) return String(timestamp);
+  return moment.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
 (function () {
   const root = document.getElementById("channel");
   const picker = document.getElementById("person");
@@ -104,7 +111,7 @@
       article.append(meta, slot, status);
     }
     article.querySelector(".meta").textContent =
-      "Intake bot · " + thread.posted_at + (thread.updates ? " · updated " + thread.updates + "×" : "");
+      "Intake bot · " + when(thread.posted_at) + (thread.updates ? " · updated " + thread.updates + "×" : "");
     return article;
   }
 
