@@ -9,7 +9,6 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from intake import bootstrap
-from intake.adapters import azure_storage, retry
+from intake.adapters import azure_storage
 from intake.adapters.azure_queue import StorageQueue
 from intake.adapters.azure_store import TableStore
 from intake.adapters.local_queue import SqliteQueue
@@ -31,13 +30,6 @@ from tests.contract.azurite import ACCOUNT_KEY, Azurite, free_port
 from tests.contract.test_store_contract import new_record
 
 pytestmark = pytest.mark.contract
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    retry.set_testing(True)
-    yield
-    retry.set_testing(False)
 
 
 def azure_settings(connection_string: str, tmp_path: Path) -> Settings:

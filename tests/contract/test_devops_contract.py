@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.contract
 CLIENT = ("Jordan Rivera", "jordan.rivera@fabrikam.example")
 AUTHORITY = "https://login.sovereign.example"
 TENANT = "11111111-2222-3333-4444-555555555555"
-
-
-@pytest.fixture(autouse=True)
-def _no_sleeping() -> Iterator[None]:
-    retry.set_testing(True)
-    yield
-    retry.set_testing(False)
 
 
 @pytest.fixture

@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 
 from intake.__main__ import main
-from intake.adapters import retry
 from tests.contract.devops_double import DevOpsDouble
 from tests.contract.devops_spec import check_request
 
 pytestmark = pytest.mark.contract
-
-
-@pytest.fixture(autouse=True)
-def _no_sleeping():
-    retry.set_testing(True)
-    yield
-    retry.set_testing(False)
 
 
 @pytest.fixture

@@ -141,13 +141,6 @@ def assert_token_request_allowed(call: Call) -> None:
     assert call.body["scope"] == f"{GRAPH}/.default"
 
 
-@pytest.fixture(autouse=True)
-def _no_sleeping() -> Any:
-    retry.set_testing(True)
-    yield
-    retry.set_testing(False)
-
-
 @pytest.fixture
 def graph_settings(tmp_path: Any) -> Settings:
     return Settings(

@@ -77,13 +77,6 @@ def assert_connector_allows(call: Call, prefix: str) -> None:
     pytest.fail(f"the Connector spec has no path {path}")
 
 
-@pytest.fixture(autouse=True)
-def _no_sleeping() -> Any:
-    retry.set_testing(True)
-    yield
-    retry.set_testing(False)
-
-
 @pytest.fixture
 def doubles(requests_mock: Any) -> Any:
     tokens = TokenDouble(LOGIN)
