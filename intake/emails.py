@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from intake.models import Email, Request
+from intake.text_rules import clean_text
 
 
 @cache
@@ -26,14 +27,10 @@ def _environment() -> Any:
 PLANNING_WORDS = "We will triage this request and reach out as soon as we have an assessment."
 
 
-# Bidirectional controls reorder what a mail client shows ("gnp.exe" read backwards): a
-# subject is where that spoofs best, so they are dropped there.
-_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-
-
 def _subject(text: str) -> str:
-    # A subject is one line; a typed newline would let text spill into mail headers.
-    return " ".join(text.translate(_BIDI_CONTROLS).split())[:200]
+    # A subject is one line; a typed newline would let text spill into mail headers. The text
+    # rule (intake/text_rules.py) drops the controls that spoof ("gnp.exe" read backwards).
+    return " ".join(clean_text(text, one_line=True).split())[:200]
 
 
 def render(kind: str, **context: Any) -> tuple[str, str]:

@@ -41,6 +41,9 @@ class Request(BaseModel):
     severity: str = ""
     client_name: str
     client_email: EmailStr
+    # True when a signed-in form's responder gave the address: only then is it known to be the
+    # client's own, and confirmations to it need no limit.
+    client_email_from_responder: bool = False
     organisation: str = ""
     answers: list[Answer] = Field(default_factory=list)
     received_at: datetime = Field(default_factory=utcnow)

@@ -14,6 +14,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, Valida
 
 from intake.errors import InvalidSubmission, UnknownForm
 from intake.models import Answer, Request
+from intake.text_rules import (
+    clean_text,
+    has_line_break,
+    printable_name,
+    unpaired_surrogate,
+    utf16_length,
+)
 
 MAX_ANSWERS = 200
 MAX_NESTING = 32  # a submission is 2 levels deep; anything far deeper is not a form
@@ -28,6 +35,13 @@ MAX_FIELD_CHARS = {
     "client_email": 254,
     "organisation": 200,
 }
+# Every field but the description is one line wherever it shows (a subject, a card fact, a
+# DevOps field); the title refuses a line break, the others get a space for one.
+MULTI_LINE_FIELDS = frozenset({"description"})
+# Python refuses to turn more digits than this into an int (CVE-2020-10735); json.loads would
+# raise a bare ValueError mid-parse. Forms sends every answer as a string, so no number is
+# ever needed: a longer one is kept as its digits and refused as a wrong type like any other.
+MAX_INT_DIGITS = 4_300
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
 _email = TypeAdapter(EmailStr)
 
@@ -39,7 +53,23 @@ class Submission(BaseModel):
 
     form_id: str = Field(alias="formId", pattern=ID_PATTERN)
     response_id: str = Field(alias="responseId", pattern=ID_PATTERN)
-    response: dict[str, str | int | float | bool | None] = Field(max_length=MAX_ANSWERS + 10)
+    # Forms' Get response details sends every answer as a string (a choice, a date, a number
+    # typed into a number question); anything else was not sent by Forms and is refused.
+    response: dict[str, str] = Field(max_length=MAX_ANSWERS + 10)
+
+
+class _LongInteger:
+    """A JSON integer too long for ``int``: kept as its digits, refused by the model."""
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<integer of {len(self.digits)} digits>"
+
+
+def _parse_int(digits: str) -> int | _LongInteger:
+    return int(digits) if len(digits) <= MAX_INT_DIGITS else _LongInteger(digits)
 
 
 def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Submission:
@@ -77,7 +107,7 @@ def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Subm
             title="The body is not valid JSON",
         )
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_int=_parse_int)
     except UnicodeDecodeError as exc:
         raise InvalidSubmission(
             f"The body is not UTF-8 (byte {exc.start}).",
@@ -106,12 +136,40 @@ def parse_body(body: bytes, content_type: str | None, *, max_bytes: int) -> Subm
                 {"field": "(body)", "message": f"expected an object, got {type(data).__name__}"}
             ],
         )
+    surrogates = list(_lone_surrogates(data, ""))
+    if surrogates:
+        # Valid JSON (an escaped "\ud800"), but not text: no store, email or API takes it.
+        raise InvalidSubmission("The submission has invalid text.", errors=surrogates)
     try:
         return Submission.model_validate(data)
     except ValidationError as exc:
         raise InvalidSubmission(
             "The submission has invalid fields.", errors=_field_errors(exc)
         ) from None
+
+
+def _lone_surrogates(value: Any, path: str) -> Any:
+    """An error for each key or string under ``value`` holding a lone UTF-16 surrogate."""
+    if isinstance(value, str):
+        surrogate = unpaired_surrogate(value)
+        if surrogate:
+            yield {
+                "field": path or "(body)",
+                "message": f"holds a lone UTF-16 surrogate ({surrogate}); send valid Unicode",
+            }
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{printable_name(key)}" if path else printable_name(key)
+            surrogate = unpaired_surrogate(key)
+            if surrogate:
+                yield {
+                    "field": name,
+                    "message": f"has a lone UTF-16 surrogate ({surrogate}) in its name",
+                }
+            yield from _lone_surrogates(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _lone_surrogates(item, f"{path}[{index}]")
 
 
 def nesting_depth(body: bytes) -> int:
@@ -144,21 +202,30 @@ def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:
             f"No field map for form {submission.form_id!r}; add it to the field map file.",
             errors=[{"field": "formId", "message": "unknown form"}],
         )
-    answers_by_id = {k: _as_text(v) for k, v in submission.response.items()}
+    answers_by_id = {
+        clean_text(k, one_line=True): clean_text(v) for k, v in submission.response.items()
+    }
     errors: list[dict[str, str]] = []
     values: dict[str, str] = {}
+    # A signed-in form names its responder: that address, not a typed one, gets the emails.
+    responder = _valid_email(answers_by_id.get("responder", "").strip())
     for name, question_id in form["fields"].items():
         text = answers_by_id.get(question_id, "").strip()
+        if name == "client_email" and responder:
+            values[name] = responder
+            continue
         location = f"response.{question_id} ({name})"
         limit = MAX_FIELD_CHARS.get(name, MAX_ANSWER_CHARS)
         if not text and name in form.get("required", []):
             errors.append({"field": location, "message": "is required"})
-        elif len(text) > limit:
-            errors.append({"field": location, "message": f"is longer than {limit} characters"})
-        elif name == "title" and any(ch in text for ch in "\r\n"):
+        elif utf16_length(text) > limit:
+            errors.append({"field": location, "message": _too_long(limit, text)})
+        elif name == "title" and has_line_break(text):
             errors.append({"field": location, "message": "must be a single line"})
+        elif name not in MULTI_LINE_FIELDS:
+            text = clean_text(text, one_line=True)
         values[name] = text
-    if values.get("client_email"):
+    if values.get("client_email") and not responder:
         try:
             values["client_email"] = str(_email.validate_python(values["client_email"]))
         except ValidationError:
@@ -173,12 +240,9 @@ def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:
     for question_id, text in answers_by_id.items():
         if question_id in ("responder", "submitDate") or not text:
             continue
-        if len(text) > MAX_ANSWER_CHARS:
+        if utf16_length(text) > MAX_ANSWER_CHARS:
             errors.append(
-                {
-                    "field": f"response.{question_id}",
-                    "message": f"is longer than {MAX_ANSWER_CHARS} characters",
-                }
+                {"field": f"response.{question_id}", "message": _too_long(MAX_ANSWER_CHARS, text)}
             )
             continue
         answers.append(
@@ -202,19 +266,26 @@ def to_request(submission: Submission, field_maps: dict[str, Any]) -> Request:
         severity=values.get("severity", ""),
         client_name=values["client_name"],
         client_email=values["client_email"],
+        client_email_from_responder=bool(responder),
         organisation=values.get("organisation", ""),
     )
 
 
-def _as_text(value: str | int | float | bool | None) -> str:
-    if value is None:
+def _valid_email(text: str) -> str:
+    """``text`` as a normalised email address, or "" (Forms sends "" or "anonymous" for an
+    open form's responder)."""
+    if not text:
         return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    text = str(value)
-    # Control characters other than tab and newlines are never typed by a person; they break
-    # emails, XML-based DevOps fields and cards.
-    return "".join(ch for ch in text if ch in "\t\n\r" or ch >= " ")
+    try:
+        return str(_email.validate_python(text))
+    except ValidationError:
+        return ""
+
+
+def _too_long(limit: int, text: str) -> str:
+    if utf16_length(text) == len(text):
+        return f"is longer than {limit} characters"
+    return f"is longer than {limit} characters (counted as DevOps does: an emoji is 2)"
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -225,5 +296,21 @@ def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
         message = error["msg"]
         if error["type"] == "string_pattern_mismatch":
             message = "must be 1-128 letters, digits, '.', '_', ':' or '-'"
+        elif error["type"] == "string_type":
+            message = f"must be a string, not {_json_type(error['input'])}"
         errors.append({"field": ".".join(parts) or "(body)", "message": message})
     return errors
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | _LongInteger):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__

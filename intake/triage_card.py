@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.models import Request
+from intake.text_rules import clean_text
 
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
 HEADLINE = (
@@ -27,8 +28,9 @@ _LIST_MARKER = re.compile(r"^(\s*)([-+]|\d+)(\.?)(?=\s)", re.MULTILINE)
 
 
 def escape_markdown(text: str) -> str:
-    """Backslash-escape what markdown could act on, so the text shows as the person typed it."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Backslash-escape what markdown could act on, so the text shows as the person typed it
+    (less what the text rule removes: every text on a card passes here)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", clean_text(text))
     return _LIST_MARKER.sub(_escape_list_marker, escaped)
 
 

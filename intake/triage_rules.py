@@ -12,6 +12,7 @@ from typing import Any
 
 from intake.config import Person, Settings
 from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
+from intake.text_rules import clean_text, utf16_length
 
 RUN_DECISION = "run_decision"  # the queue message kind that runs a decision's steps
 MAX_REFRESH_USERS = 60  # Teams refreshes a user-specific view for at most 60 user ids
@@ -144,6 +145,11 @@ class Clicker:
     name: str
     aad_object_id: str = ""
 
+    def __post_init__(self) -> None:
+        # A display name reaches the card, the work item's discussion and emails: the one
+        # text rule applies to it as to anything a client typed.
+        object.__setattr__(self, "name", clean_text(self.name, one_line=True))
+
 
 class InvalidDecision(ValueError):
     """Raised when a decision click lacks what it needs (a root cause, a bug-or-feature choice)."""
@@ -220,9 +226,9 @@ def task_titles(text: str) -> tuple[str, ...]:
     if len(titles) > MAX_TASKS:
         raise InvalidDecision(f"At most {MAX_TASKS} Tasks ({len(titles)} typed).")
     for number, title in enumerate(titles, start=1):
-        if len(title) > MAX_TASK_TITLE:
+        if utf16_length(title) > MAX_TASK_TITLE:  # DevOps counts UTF-16 units
             raise InvalidDecision(
-                f"Task {number} is {len(title):,} characters long; "
+                f"Task {number} is {utf16_length(title):,} characters long; "
                 f"a Task title takes at most {MAX_TASK_TITLE}."
             )
     return titles
@@ -235,7 +241,7 @@ def typed(data: dict[str, Any], name: str, label: str) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidDecision(f"{label} must be text.")
-    return value
+    return clean_text(value)
 
 
 def decision_from(

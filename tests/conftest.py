@@ -38,7 +38,11 @@ def world(settings: Settings) -> FakeWorld:
 
 
 def sample_submission(**answers: Any) -> dict[str, Any]:
-    """The bundled sample submission, with some answers replaced (by field name)."""
+    """The bundled sample submission, with some answers replaced (by field name).
+
+    The sample is a signed-in form's (its ``responder`` is the client): replacing the typed
+    client email makes it an open form's response, with no responder. ``None`` leaves the
+    question unanswered (its key absent), as Forms sends an unanswered question."""
     from intake.config import load_field_map
 
     submission = json.loads(json.dumps(SAMPLE))
@@ -46,6 +50,13 @@ def sample_submission(**answers: Any) -> dict[str, Any]:
     for name, value in answers.items():
         if name in ("formId", "responseId"):
             submission[name] = value
+        elif value is None:
+            submission["response"].pop(fields[name], None)
+            if name == "client_email":
+                submission["response"].pop("responder", None)
+        elif name == "client_email":
+            submission["response"].pop("responder", None)
+            submission["response"][fields[name]] = value
         else:
             submission["response"][fields[name]] = value
     return submission

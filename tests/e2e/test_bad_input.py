@@ -18,6 +18,15 @@ def envelope(**changes):
     return body
 
 
+TITLE_ID = "r1a6f3c0e2b8d4f7aa9c1e5b7d3f2a8c4"
+
+
+def raw_title(raw: str) -> bytes:
+    """The sample with the title's answer replaced by raw JSON text (what json.dumps won't make)."""
+    title = json.dumps(SAMPLE["response"][TITLE_ID])
+    return json.dumps(SAMPLE).replace(f'"{TITLE_ID}": {title}', f'"{TITLE_ID}": {raw}').encode()
+
+
 def without(key):
     body = json.loads(json.dumps(SAMPLE))
     del body[key]
@@ -69,6 +78,40 @@ BAD_INPUTS = [
     ),
     ("title with a newline", sample_submission(title="a\nb"), None, 422, "(title)"),
 ]
+# Issue 11: inputs that once got a 500 (lone surrogates, integers Python will not parse) or
+# slipped through (wrong JSON types, line breaks other than CR LF, UTF-16 length).
+HARDENING_INPUTS = [
+    ("title with U+2028", sample_submission(title="a\u2028b"), None, 422, "(title)"),
+    ("title with U+2029", sample_submission(title="a\u2029b"), None, 422, "(title)"),
+    ("title with NEL", sample_submission(title="a\x85b"), None, 422, "(title)"),
+    (
+        "title of only bidi and zero-width",
+        sample_submission(title="\u202e\u200b"),
+        None,
+        422,
+        "(title)",
+    ),
+    (
+        "title of 128 emoji (256 UTF-16 units)",
+        sample_submission(title="\U0001f600" * 128),
+        None,
+        422,
+        "(title)",
+    ),
+    ("lone surrogate in an answer", raw_title('"x \\ud800"'), None, 422, f"response.{TITLE_ID}"),
+    (
+        "lone surrogate in a key",
+        json.dumps(SAMPLE).replace('"responder"', '"k \\udc00"').encode(),
+        None,
+        422,
+        "response.k",
+    ),
+    ("4,301-digit integer answer", raw_title("1" * 4_301), None, 422, f"response.{TITLE_ID}"),
+    ("number answer", raw_title("42"), None, 422, f"response.{TITLE_ID}"),
+    ("boolean answer", raw_title("true"), None, 422, f"response.{TITLE_ID}"),
+    ("null answer", raw_title("null"), None, 422, f"response.{TITLE_ID}"),
+]
+BAD_INPUTS += HARDENING_INPUTS
 
 
 @pytest.mark.parametrize(

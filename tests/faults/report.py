@@ -71,6 +71,29 @@ def matrix_rows(title: str, flows: list[Flow], settings: Settings) -> tuple[list
     return lines, figures
 
 
+def bad_input_lines() -> str:
+    """The HTTP bad-input battery and the fuzzers' explicit examples, counted from the tests."""
+    from tests.e2e import test_bad_input
+    from tests.fuzz import test_intake_hypothesis as fuzz
+
+    hardening = len(test_bad_input.HARDENING_INPUTS)
+    examples = sum(
+        len(getattr(test, "hypothesis_explicit_examples", []))
+        for name, test in vars(fuzz).items()
+        if name.startswith("test_")
+    )
+    return "\n".join(
+        [
+            "Bad input refused over HTTP (4xx problem+json, nothing recorded)",
+            f"  bad-input battery cases                       {len(test_bad_input.BAD_INPUTS):>6}",
+            f"  of which issue 11 (surrogates, long integers,   {hardening:>4}",
+            "    wrong JSON types, line separators, UTF-16 length)",
+            f"  fuzzers' explicit examples                    {examples:>6}",
+            f"  nasty strings every structured fuzz draws from {len(fuzz.NASTY_STRINGS):>5}",
+        ]
+    )
+
+
 def main() -> int:
     logging.disable(logging.CRITICAL)  # the matrices fail on purpose, thousands of times
     retry.set_testing(True)
@@ -90,6 +113,7 @@ def main() -> int:
     print("Callers refused")
     print(f"  forged bot tokens tried (401, nothing done)   {counted(FORGED_TOKENS, 'refused'):>6}")
     print(f"  staff invoking scrum-master verbs (refused)   {counted(*STAFF_REFUSED):>6}")
+    print(bad_input_lines())
     return 1 if failed else 0
 
 

@@ -80,3 +80,22 @@ def test_unknown_envelope_fields_and_nested_answers_are_refused(world):
     submission["response"]["r0nested"] = {"a": 1}
     fields = {e["field"] for e in refusal(world, submission).errors}
     assert "extra" in fields and any(f.startswith("response.r0nested") for f in fields)
+
+
+TITLE_ID = "r1a6f3c0e2b8d4f7aa9c1e5b7d3f2a8c4"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['"x \\ud800"', "1" * 4_301, "42", "true", "null", '{"a": "b"}'],
+    ids=["lone-surrogate", "4301-digits", "number", "boolean", "null", "object"],
+)
+def test_an_answer_no_store_can_take_is_refused_naming_it_and_nothing_is_recorded(world, raw):
+    body = json.dumps(SAMPLE).replace(
+        f'"{TITLE_ID}": "{SAMPLE["response"][TITLE_ID]}"', f'"{TITLE_ID}": {raw}'
+    )
+    assert raw in body
+    error = refusal(world, body.encode())
+    assert error.status == 422
+    assert f"response.{TITLE_ID}" in [e["field"] for e in error.errors]
+    assert world.queue.messages == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from intake import emails
 from intake.description import ALLOWED_TAGS, describe_request
 from intake.models import Answer, Request
@@ -62,3 +64,20 @@ def test_the_card_carries_escaped_facts_and_the_request_id_on_every_button():
         if action["type"] == "Action.Execute":
             assert action["data"]["requestId"] == "r1"
     assert card["actions"][-1]["url"].endswith("/42")
+
+
+SPOOF = "Invoice \u202egnp.exe\u202c overdue\u200b\x7f\x9b"
+
+
+def test_the_card_shows_no_bidi_override_zero_width_or_control_character():
+    card = build_triage_card(request(title=SPOOF, client_name=SPOOF, description=SPOOF), 1, "u")
+    texts = json.dumps(card, ensure_ascii=False)
+    assert "Invoice gnp.exe overdue" in texts
+    assert not any(ch in texts for ch in "\u202e\u202c\u200b\x7f\x9b")
+
+
+def test_email_subjects_follow_the_same_text_rule():
+    email = emails.coordinator_new_request(
+        request(title="a\u2028b\x85c\u2029d " + SPOOF), 7, "https://dev/7", "c@x.example", "k"
+    )
+    assert email.subject.endswith(": a b c d Invoice gnp.exe overdue")

@@ -123,3 +123,22 @@ def test_a_scrum_masters_teams_id_with_someone_elses_object_id_is_not_a_scrum_ma
     alex = next(p for p in settings.people if p.name.startswith("Alex"))
     assert is_scrum_master(Clicker(morgan.teams_id, "Morgan", morgan.aad_object_id), settings)
     assert not is_scrum_master(Clicker(morgan.teams_id, "Morgan", alex.aad_object_id), settings)
+
+
+def test_names_and_card_inputs_follow_the_one_text_rule():
+    clicker = Clicker("29:x", "Mal\u202eyrotcelloc\u202c\u2028Name\x9b", "")
+    assert clicker.name == "Malyrotcelloc Name"
+    pbi = decision_from(
+        DecisionKind.CREATE_PBI, {"tasks": "Fix\u200b it\u2028Two\x7f"}, MORGAN, "t"
+    )
+    assert pbi.tasks == ("Fix it", "Two")
+    close = decision_from(
+        DecisionKind.NOT_OUR_PROBLEM, {"rootCause": "DNS \u202eevil\u202c"}, MORGAN, "t"
+    )
+    assert close.root_cause == "DNS evil"
+
+
+def test_a_task_title_limit_counts_utf16_units_as_devops_does():
+    assert task_titles("\U0001f600" * 127) == ("\U0001f600" * 127,)
+    with pytest.raises(InvalidDecision):
+        task_titles("\U0001f600" * 128)
