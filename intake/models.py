@@ -89,6 +89,9 @@ class RequestRecord(BaseModel):
     steps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     last_error: str = ""
     updated_at: datetime | None = None
+    # What the request's status links carry: a new one revokes every link sent before it
+    # (``Store.set_status_nonce``). Empty until the first revocation.
+    status_nonce: str = ""
 
     def is_done(self, step: Step) -> bool:
         return step.value in self.steps
