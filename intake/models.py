@@ -199,6 +199,10 @@ class Email:
     text: str
     cc: tuple[str, ...] = ()
     work_item_id: int | None = None
+    # Where replies go, and extra internet headers (name, value); an adapter sends the ones
+    # its transport allows (Graph: only names starting with x-).
+    reply_to: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
     # True when the caller knows it has not gone (a request's first run, or it just looked):
     # the adapter sends without looking for ``key`` first, and looks only when it retries.
     first_attempt: bool = False

@@ -123,6 +123,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     work_item_id INTEGER,
     sent_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outbox_headers (
+    key TEXT PRIMARY KEY,
+    reply_to TEXT NOT NULL,
+    headers TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS channel_threads (
     activity_id TEXT PRIMARY KEY,
     conversation_id TEXT NOT NULL,
