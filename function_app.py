@@ -9,6 +9,7 @@ import azure.functions as func
 from functions.intake import bp as intake_bp
 from functions.messages import bp as messages_bp
 from functions.openapi import bp as openapi_bp
+from functions.status import bp as status_bp
 from functions.steps import bp as steps_bp
 
 # Function keys guard every HTTP route unless a route says otherwise (the bot endpoint checks
@@ -18,3 +19,4 @@ app.register_functions(intake_bp)
 app.register_functions(steps_bp)
 app.register_functions(messages_bp)
 app.register_functions(openapi_bp)
+app.register_functions(status_bp)

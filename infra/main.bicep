@@ -99,6 +99,20 @@ param botTokenScope string = 'https://api.botframework.com/.default'
 @description('Support channel id (19:...@thread.tacv2): from the channel\'s "Get link to channel".')
 param teamsChannelId string
 
+// --- the client's side: status links ------------------------------------------------------
+@secure()
+@description('Key that signs the clients\' status links (preprovision makes one).')
+param statusSecret string
+@secure()
+@description('The key before a rotation: its links still open until statusPreviousSecretUntil.')
+param statusPreviousSecret string = ''
+@description('End of the previous key\'s grace period (ISO 8601 with offset), or empty.')
+param statusPreviousSecretUntil string = ''
+param statusTtlDays int = 180
+@description('Work item state -> what the client reads (JSON object), added to the defaults.')
+param clientStateLabels string = '{}'
+param reopenDays int = 10
+
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
 
@@ -125,6 +139,8 @@ var vaultSecrets = {
   graphClientSecret: 'graph-client-secret'
   botAppSecret: 'bot-app-secret'
   functionKey: 'intake-function-key'
+  statusSecret: 'status-secret'
+  statusPreviousSecret: 'status-previous-secret'
 }
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -180,6 +196,8 @@ module vault 'modules/keyvault.bicep' = {
     devopsClientSecret: devopsClientSecret
     graphClientSecret: graphClientSecret
     botAppSecret: botAppSecret
+    statusSecret: statusSecret
+    statusPreviousSecret: statusPreviousSecret
   }
 }
 
@@ -190,6 +208,8 @@ var secretSetting = {
   devopsClientSecret: empty(devopsClientSecret) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.devopsClientSecret})'
   graphClientSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.graphClientSecret})'
   botAppSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.botAppSecret})'
+  statusSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.statusSecret})'
+  statusPreviousSecret: empty(statusPreviousSecret) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.statusPreviousSecret})'
 }
 
 // Every INTAKE_* setting the app reads (intake/config.py), by name. tests/infra checks this
@@ -238,6 +258,13 @@ var intakeSettings = {
   INTAKE_BOT_TOKEN_SCOPE: botTokenScope
   INTAKE_STEPS_QUEUE: stepsQueue
   INTAKE_TABLE_NAME: tableName
+  // the client's side
+  INTAKE_STATUS_SECRET: secretSetting.statusSecret
+  INTAKE_STATUS_PREVIOUS_SECRET: secretSetting.statusPreviousSecret
+  INTAKE_STATUS_PREVIOUS_SECRET_UNTIL: statusPreviousSecretUntil
+  INTAKE_STATUS_TTL_DAYS: string(statusTtlDays)
+  INTAKE_CLIENT_STATE_LABELS: clientStateLabels
+  INTAKE_REOPEN_DAYS: string(reopenDays)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

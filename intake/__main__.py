@@ -1,12 +1,13 @@
 """``python -m intake <command>``: dev (the local host), replay (stuck and poisoned requests),
-doctor (check the configured systems), package (the Teams app zip)."""
+doctor (check the configured systems), package (the Teams app zip), status (links to the
+clients' status pages: print one, revoke them)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from intake.cli import dev, doctor, package, replay
+from intake.cli import dev, doctor, package, replay, status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.register(commands)
     doctor.register(commands)
     package.register(commands)
+    status.register(commands)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result

@@ -18,10 +18,11 @@ from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
 from intake.adapters.sqlite_db import Database
-from intake.config import Settings, load_field_map, load_settings
+from intake.config import ConfigurationError, Settings, load_field_map, load_settings
 from intake.doctor import Check
 from intake.models import Identity
 from intake.ports import Services
+from intake.status_token import StatusKeys
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -80,6 +81,26 @@ def build(settings: Settings, **overrides: Any) -> Services:
         channel=port("channel", _channel),
         field_maps=overrides.get("field_maps") or load_field_map(settings.field_map_path),
         directory=port("directory", _directory),
+        status_keys=overrides.get("status_keys") or status_keys(settings),
+    )
+
+
+def status_keys(settings: Settings) -> StatusKeys:
+    """The status links' keys: the settings' (Key Vault in Azure), else the data folder's."""
+    secret = settings.status_secret.get_secret_value()
+    if not secret:
+        if settings.uses_azure_storage:  # several instances, no lasting data folder
+            raise ConfigurationError(
+                "INTAKE_STATUS_SECRET is required when Azure Storage is used "
+                "(every instance must sign status links with the same key)"
+            )
+        from intake.adapters.local_secret import status_secret
+
+        secret = status_secret(settings.data_dir)
+    return StatusKeys(
+        current=secret.encode(),
+        previous=settings.status_previous_secret.get_secret_value().encode(),
+        previous_until=settings.status_previous_secret_until,
     )
 
 

@@ -9,10 +9,19 @@ when running ``func start``).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, EmailStr, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -190,6 +199,33 @@ class Settings(BaseSettings):
         SecretStr(""), description="Turns on OpenTelemetry export to Application Insights."
     )
 
+    # --- the client's side: status links and replies by email ------------------------------
+    status_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Key that signs status links (HMAC-SHA256, 32+ characters; empty: made "
+        "once in the data folder, local mode only).",
+    )
+    status_previous_secret: SecretStr = Field(
+        SecretStr(""),
+        description="The key before the last rotation: links it signed still open until "
+        "INTAKE_STATUS_PREVIOUS_SECRET_UNTIL.",
+    )
+    status_previous_secret_until: datetime | None = Field(
+        None, description="End of the previous key's grace period (ISO 8601 with offset)."
+    )
+    status_ttl_days: int = Field(
+        180, ge=1, le=3650, description="Days a status link opens the page after it is sent."
+    )
+    client_state_labels: dict[str, str] = Field(
+        {},
+        description="Work item state -> what the client reads on the status page (JSON "
+        "object); added to the defaults (In Planning: Being triaged, On Hold: Waiting for "
+        "information, Closed: Closed ...).",
+    )
+    reopen_days: int = Field(
+        10, ge=0, description="Days after closing in which a client's reply reopens a request."
+    )
+
     # --- derived ----------------------------------------------------------------------------
     @property
     def database_path(self) -> Path:
@@ -317,6 +353,7 @@ class Settings(BaseSettings):
                 self.login_authority.startswith("https://"),
                 "INTAKE_LOGIN_AUTHORITY must be an https URL (msal refuses others)",
             )
+        problems.extend(self._status_key_problems())
         for name in ("devops_pat", "devops_client_secret", "graph_client_secret", "bot_app_secret"):
             value: SecretStr = getattr(self, name)
             if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
@@ -324,6 +361,41 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @field_validator("status_previous_secret_until", mode="before")
+    @classmethod
+    def _empty_is_no_date(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def _status_key_problems(self) -> list[str]:
+        """A status key must be long; a previous key needs the end of its grace period (else
+        a rotated-out key would open pages for ever), and that end needs a previous key."""
+        problems = []
+        current = self.status_secret.get_secret_value()
+        previous = self.status_previous_secret.get_secret_value()
+        if current and len(current) < 32:
+            problems.append("INTAKE_STATUS_SECRET must be at least 32 characters")
+        if previous and not current:
+            problems.append(
+                "INTAKE_STATUS_SECRET is required when INTAKE_STATUS_PREVIOUS_SECRET is set"
+            )
+        if previous and self.status_previous_secret_until is None:
+            problems.append(
+                "INTAKE_STATUS_PREVIOUS_SECRET_UNTIL is required when "
+                "INTAKE_STATUS_PREVIOUS_SECRET is set"
+            )
+        if self.status_previous_secret_until is not None:
+            if not previous:
+                problems.append(
+                    "INTAKE_STATUS_PREVIOUS_SECRET is required when "
+                    "INTAKE_STATUS_PREVIOUS_SECRET_UNTIL is set"
+                )
+            if self.status_previous_secret_until.tzinfo is None:
+                problems.append("INTAKE_STATUS_PREVIOUS_SECRET_UNTIL needs a UTC offset")
+        for name, value in (("status_secret", current), ("status_previous_secret", previous)):
+            if value.strip().lower() in PLACEHOLDER_SECRETS:
+                problems.append(f"INTAKE_{name.upper()} is a placeholder: set the real secret")
+        return problems
 
 
 def _is_set(value: str | SecretStr) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from intake import emails
 from intake.attempts import send_once
+from intake.client_status import client_email_result, state_result
 from intake.description import describe_request
 from intake.models import (
     Comment,
@@ -24,6 +25,7 @@ from intake.models import (
     WorkItemDraft,
 )
 from intake.ports import Services
+from intake.status_page import status_link
 from intake.triage_rules import (
     TriageState,
     TriageStep,
@@ -115,33 +117,36 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
     """Tell the client the outcome: the root cause, or the Bug / Feature that was created."""
     request, decision = state.record.request, _decision(state)
     number = _work_item_id(state)
-    context: dict[str, Any] = {"request": request, "number": number, "url": _url(state)}
+    context: dict[str, Any] = {}
     if decision.kind is DecisionKind.NOT_OUR_PROBLEM:
-        kind, subject = "client_not_our_problem", f"Your request #{number} is closed"
+        kind, subject = "client_not_our_problem", "Your request is closed"
         context["root_cause"] = decision.root_cause
     else:
         created = _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
         kind = "client_bug_or_feature"
         label = "bug" if decision.bug_or_feature == "bug" else "feature request"
-        subject = f"Your request #{number} is now {label} #{created['id']}"
+        subject = f"Your request is now {label} #{created['id']}"
         context.update(label=label, created=created)
-    email = emails.compose(
+    email = emails.compose_for_client(
         kind,
         key=_key(state, TriageStep.EMAIL_CLIENT),
-        to=request.client_email,
+        request=request,
         work_item_id=number,
         subject=subject,
+        status_url=status_link(state.record, services),
+        reply_to=services.settings.mail_sender,
         **context,
     )
     # Sent Items is looked up first, and a numbered attempt recorded before sending (as the
     # intake emails): Sent Items lags, so the key alone cannot stop a second email.
-    return {"message_id": send_once(state.record, email, services)}
+    message_id = send_once(state.record, email, services)
+    return client_email_result(email, message_id, services.clock())
 
 
 def close(state: TriageState, services: Services) -> dict[str, Any]:
     state_closed = services.settings.state_closed
     services.work_items.set_state(_work_item_id(state), state_closed)
-    return {"state": state_closed}
+    return state_result(state_closed, services.clock())
 
 
 def create_bug_or_feature(state: TriageState, services: Services) -> dict[str, Any]:

@@ -33,6 +33,17 @@ def _subject(text: str) -> str:
     return " ".join(clean_text(text, one_line=True).split())[:200]
 
 
+def render_page(name: str, **context: Any) -> str:
+    """One HTML page from the templates (the client's status page), autoescaped."""
+    from intake import status_page  # its time filters
+
+    environment = _environment()
+    environment.filters.setdefault("when", status_page.when)
+    environment.filters.setdefault("iso", status_page.iso)
+    page: str = environment.get_template(name).render(**context)
+    return page
+
+
 def render(kind: str, **context: Any) -> tuple[str, str]:
     """The HTML and text bodies of one kind of email."""
     html: str = _environment().get_template(f"{kind}.html").render(**context)
@@ -41,7 +52,15 @@ def render(kind: str, **context: Any) -> tuple[str, str]:
 
 
 def compose(
-    kind: str, *, key: str, to: str, work_item_id: int, subject: str, **context: Any
+    kind: str,
+    *,
+    key: str,
+    to: str,
+    work_item_id: int,
+    subject: str,
+    reply_to: str = "",
+    headers: tuple[tuple[str, str], ...] = (),
+    **context: Any,
 ) -> Email:
     """One email of ``kind`` to one person: its bodies rendered from ``context``, its subject
     made one safe line."""
@@ -53,18 +72,65 @@ def compose(
         html=html,
         text=text,
         subject=_subject(subject),
+        reply_to=(reply_to,) if reply_to else (),
+        headers=headers,
     )
 
 
-def client_confirmation(request: Request, work_item_id: int, key: str) -> Email:
+# RFC 3834: what we send is automatic, so no one's autoresponder should answer it. Graph's
+# sendMail refuses internet headers whose names do not start with x- (Auto-Submitted among
+# them), so it also carries Exchange's own ask not to send out-of-office and auto-replies.
+CLIENT_HEADERS = (
+    ("Auto-Submitted", "auto-generated"),
+    ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+)
+
+
+def request_tag(work_item_id: int) -> str:
+    """What ends every client email's subject: a reply's subject finds its request by it."""
+    return f"[#{work_item_id}]"
+
+
+def compose_for_client(
+    kind: str,
+    *,
+    key: str,
+    request: Request,
+    work_item_id: int,
+    subject: str,
+    status_url: str,
+    reply_to: str,
+    **context: Any,
+) -> Email:
+    """An email to the request's client: the status link (never the work item's), replies
+    to the sender mailbox, and a subject ending in the request's tag, however long."""
+    tag = request_tag(work_item_id)
     return compose(
-        "client_confirmation",
+        kind,
         key=key,
         to=request.client_email,
         work_item_id=work_item_id,
-        subject=f"We received your request #{work_item_id}: {request.title}",
+        subject=f"{_subject(subject)[: 199 - len(tag)]} {tag}",
+        reply_to=reply_to,
+        headers=CLIENT_HEADERS,
         request=request,
         number=work_item_id,
+        status_url=status_url,
+        **context,
+    )
+
+
+def client_confirmation(
+    request: Request, work_item_id: int, key: str, *, status_url: str, reply_to: str
+) -> Email:
+    return compose_for_client(
+        "client_confirmation",
+        key=key,
+        request=request,
+        work_item_id=work_item_id,
+        subject=f"We received your request #{work_item_id}: {request.title}",
+        status_url=status_url,
+        reply_to=reply_to,
     )
 
 
@@ -83,16 +149,17 @@ def coordinator_new_request(
     )
 
 
-def client_planning(request: Request, work_item_id: int, work_item_url: str, key: str) -> Email:
+def client_planning(
+    request: Request, work_item_id: int, key: str, *, status_url: str, reply_to: str
+) -> Email:
     """What a client without a DevOps identity gets instead of the @mention comment."""
-    return compose(
+    return compose_for_client(
         "client_planning",
         key=key,
-        to=request.client_email,
-        work_item_id=work_item_id,
-        subject=f"Your request #{work_item_id} is being triaged",
         request=request,
-        number=work_item_id,
+        work_item_id=work_item_id,
+        subject="Your request is being triaged",
+        status_url=status_url,
+        reply_to=reply_to,
         words=PLANNING_WORDS,
-        url=work_item_url,
     )

@@ -92,6 +92,9 @@ class RequestRecord(BaseModel):
     steps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     last_error: str = ""
     updated_at: datetime | None = None
+    # What the request's status links carry: a new one revokes every link sent before it
+    # (``Store.set_status_nonce``). Empty until the first revocation.
+    status_nonce: str = ""
 
     def is_done(self, step: Step) -> bool:
         return step.value in self.steps
@@ -199,6 +202,10 @@ class Email:
     text: str
     cc: tuple[str, ...] = ()
     work_item_id: int | None = None
+    # Where replies go, and extra internet headers (name, value); an adapter sends the ones
+    # its transport allows (Graph: only names starting with x-).
+    reply_to: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
     # True when the caller knows it has not gone (a request's first run, or it just looked):
     # the adapter sends without looking for ``key`` first, and looks only when it retries.
     first_attempt: bool = False

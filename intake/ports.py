@@ -27,6 +27,7 @@ from intake.models import (
     WorkItemRef,
     utcnow,
 )
+from intake.status_token import StatusKeys
 
 
 class WorkItems(Protocol):
@@ -125,6 +126,11 @@ class Store(Protocol):
         """Set the request's status and, when failed, the reason."""
         ...
 
+    def set_status_nonce(self, request_id: str, nonce: str) -> None:
+        """Replace the request's status-link nonce (``RequestRecord.status_nonce``): every
+        link made with the old one stops opening the page. Raises ``RequestNotFound``."""
+        ...
+
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
         """Take the request's lease for ``seconds``; False if someone else holds it."""
         ...
@@ -208,3 +214,6 @@ class Services:
     directory: Directory | None = None
     # What time it is for the workflow's own timings (how old an intent is); tests move it.
     clock: Callable[[], datetime] = utcnow
+    # The keys of the clients' status links (bootstrap: the settings' or the data folder's;
+    # this default is a random key for this process only, for services built by hand).
+    status_keys: StatusKeys = field(default_factory=StatusKeys.ephemeral)

@@ -12,6 +12,7 @@ from typing import Any
 
 from intake import emails, telemetry
 from intake.attempts import record_attempt, send_once
+from intake.client_status import client_email_result, state_result
 from intake.description import describe_request
 from intake.errors import ExternalError
 from intake.models import (
@@ -22,6 +23,7 @@ from intake.models import (
     WorkItemDraft,
 )
 from intake.ports import Services
+from intake.status_page import status_link
 from intake.triage_card import build_triage_card
 from intake.triage_rules import scrum_master_teams_ids
 
@@ -70,9 +72,14 @@ def email_client(
 ) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
     email = emails.client_confirmation(
-        record.request, work_item_id, _key(record, Step.EMAIL_CLIENT)
+        record.request,
+        work_item_id,
+        _key(record, Step.EMAIL_CLIENT),
+        status_url=status_link(record, services),
+        reply_to=services.settings.mail_sender,
     )
-    return {"message_id": send_once(record, email, services, first_run=first_run)}
+    message_id = send_once(record, email, services, first_run=first_run)
+    return client_email_result(email, message_id, services.clock())
 
 
 def email_coordinator(
@@ -94,7 +101,7 @@ def move_to_planning(
 ) -> dict[str, Any]:
     state = services.settings.state_planning
     services.work_items.set_state(_work_item_id(record), state)
-    return {"state": state}
+    return state_result(state, services.clock())
 
 
 def find_client_identity(
@@ -130,9 +137,14 @@ def tell_client_planning(
         comment_id = services.work_items.add_comment(work_item_id, comment)
         return {"via": "comment", "comment_id": comment_id}
     email = emails.client_planning(
-        request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"], key
+        request,
+        work_item_id,
+        key,
+        status_url=status_link(record, services),
+        reply_to=services.settings.mail_sender,
     )
-    return {"via": "email", "message_id": send_once(record, email, services, first_run=first_run)}
+    message_id = send_once(record, email, services, first_run=first_run)
+    return {"via": "email", **client_email_result(email, message_id, services.clock())}
 
 
 def post_triage_card(

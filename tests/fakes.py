@@ -39,6 +39,7 @@ from intake.models import (
     utcnow,
 )
 from intake.ports import Services
+from intake.status_token import StatusKeys
 
 
 @dataclass
@@ -344,6 +345,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         FakeCardsAndPeople.__init__(self)
         self.faults = faults
         self.records: dict[str, RequestRecord] = {}
+        self.status_nonces: dict[str, str] = {}
         self.leases: dict[str, str] = {}
         self.lease_until: dict[str, float] = {}
         self.clock: Callable[[], float] = time.monotonic
@@ -361,7 +363,16 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
     def get_request(self, request_id: str) -> RequestRecord:
         if request_id not in self.records:
             raise RequestNotFound(request_id)
-        return self.records[request_id].model_copy(deep=True)
+        record = self.records[request_id].model_copy(deep=True)
+        record.status_nonce = self.status_nonces.get(request_id, "")
+        return record
+
+    def set_status_nonce(self, request_id: str, nonce: str) -> None:
+        self.faults.check("set_status_nonce", after=False)
+        if request_id not in self.records:
+            raise RequestNotFound(request_id)
+        with self.lock:
+            self.status_nonces[request_id] = nonce
 
     def record_step(self, request_id: str, step: str, result: dict[str, Any]) -> None:
         self.faults.check("record_step", after=False, detail=step)
@@ -441,6 +452,7 @@ class FakeWorld:
         self.store = FakeStore(self.faults)
         self.queue = FakeQueue(self.faults)
         self.directory = FakeDirectory(self.faults)
+        self.status_keys = StatusKeys(b"status-key-of-the-fake-world-0123456789")
 
     @property
     def services(self) -> Services:
@@ -456,4 +468,5 @@ class FakeWorld:
             field_maps=load_field_map(self.settings.field_map_path),
             clock=self.clock,
             directory=self.directory,
+            status_keys=self.status_keys,
         )

@@ -13,6 +13,12 @@ if [ -z "$(value INTAKE_FORMS_KEY_SEED)" ]; then
   azd env set INTAKE_FORMS_KEY_SEED "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
 fi
 
+# The key of the clients' status links (Key Vault keeps it): made once. Rotate: move it to
+# INTAKE_STATUS_PREVIOUS_SECRET with INTAKE_STATUS_PREVIOUS_SECRET_UNTIL, set a new one, provision.
+if [ -z "$(value INTAKE_STATUS_SECRET)" ]; then
+  azd env set INTAKE_STATUS_SECRET "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+fi
+
 if [ -n "$(value INTAKE_BOT_APP_ID)" ]; then
   echo "Intake: using the app registration $(value INTAKE_BOT_APP_ID)."
   exit 0

@@ -5,7 +5,7 @@ param location string
 param tags object
 @description('Principal (the Function App identity) that reads the secrets.')
 param principalId string
-@description('Secret names by role: devopsPat, devopsClientSecret, graphClientSecret, botAppSecret.')
+@description('Secret names by role: devopsPat, devopsClientSecret, graphClientSecret, botAppSecret, statusSecret, statusPreviousSecret.')
 param secretNames object
 @secure()
 param devopsPat string
@@ -15,6 +15,10 @@ param devopsClientSecret string
 param graphClientSecret string
 @secure()
 param botAppSecret string
+@secure()
+param statusSecret string
+@secure()
+param statusPreviousSecret string
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
@@ -55,6 +59,18 @@ resource botAppSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   parent: vault
   name: secretNames.botAppSecret
   properties: { value: botAppSecret }
+}
+
+resource statusSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: secretNames.statusSecret
+  properties: { value: statusSecret }
+}
+
+resource statusPreviousSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(statusPreviousSecret)) {
+  parent: vault
+  name: secretNames.statusPreviousSecret
+  properties: { value: statusPreviousSecret }
 }
 
 resource readSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

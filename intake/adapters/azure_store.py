@@ -7,6 +7,7 @@ Rows (PartitionKey, RowKey) -> what they hold:
   (request_id, "claim:<name>")     -> a claimed value: inserted once, the loser reads it
   (request_id, "vote:<voter>")     -> a person's current vote: replaced under its ETag
   (request_id, "card")             -> the card's versions (wanted, published) and update turn
+  (request_id, "status-nonce")     -> the nonce the request's status links carry (replaced)
   ("scrum-masters", "teams:<id>")  -> a scrum master's Teams user id, learnt from a click
 The idempotency key holds '/', which keys forbid, hence the hash. One partition per request
 makes ``get_request`` one query. A string property holds 64 KiB (UTF-16) and an entity 1 MiB:
@@ -42,6 +43,7 @@ SYSTEM = "Table Storage"
 KEY_PARTITION = "key"
 REQUEST_ROW = "request"
 CARD_ROW = "card"
+NONCE_ROW = "status-nonce"
 SCRUM_MASTERS_PARTITION = "scrum-masters"
 STRING_LIMIT = 16_000  # characters: at most 64 KiB in UTF-16, whatever the characters are
 CHUNK_BYTES = 64_000
@@ -131,7 +133,8 @@ class TableStore:
         if not _SAFE_KEY.match(request_id):
             raise RequestNotFound(f"No request has the id {request_id!r}.")
         rows = self._query(
-            f"PartitionKey eq @pk and (RowKey eq '{REQUEST_ROW}' or {_prefix_filter('step:')})",
+            f"PartitionKey eq @pk and (RowKey eq '{REQUEST_ROW}' or RowKey eq '{NONCE_ROW}'"
+            f" or {_prefix_filter('step:')})",
             pk=request_id,
         )
         request_row = next((r for r in rows if r["RowKey"] == REQUEST_ROW), None)
@@ -140,8 +143,9 @@ class TableStore:
         steps = {
             str(r["name"]): json.loads(unpack(r, "result"))
             for r in rows
-            if r["RowKey"] != REQUEST_ROW
+            if str(r["RowKey"]).startswith("step:")
         }
+        nonce = next((str(r["nonce"]) for r in rows if r["RowKey"] == NONCE_ROW), "")
         return RequestRecord.model_validate(
             {
                 "request": json.loads(unpack(request_row, "record")),
@@ -149,6 +153,7 @@ class TableStore:
                 "steps": steps,
                 "last_error": request_row.get("last_error", ""),
                 "updated_at": request_row["updated_at"],
+                "status_nonce": nonce,
             }
         )
 
@@ -166,6 +171,18 @@ class TableStore:
 
     def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
         self._touch(request_id, {"status": status, "last_error": last_error[:STRING_LIMIT]})
+
+    def set_status_nonce(self, request_id: str, nonce: str) -> None:
+        if not _SAFE_KEY.match(request_id) or self._get(request_id, REQUEST_ROW) is None:
+            raise RequestNotFound(f"No request has the id {request_id!r}.")
+        entity = {
+            "PartitionKey": request_id,
+            "RowKey": NONCE_ROW,
+            "nonce": nonce,
+            "changed_at": utcnow(),
+        }
+        # The last writer wins, which is what revoking means: any new nonce will do.
+        self._run(lambda table: table.upsert_entity(entity, mode=UpdateMode.REPLACE))
 
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
         for _ in range(RACE_ATTEMPTS):

@@ -127,11 +127,21 @@ def send_mail_body(email: Email) -> dict[str, Any]:
         "subject": email.subject,
         "body": {"contentType": "HTML", "content": email.html},
         "toRecipients": recipients(email.to),
-        "internetMessageHeaders": [{"name": KEY_HEADER, "value": email.key}],
+        "internetMessageHeaders": [
+            {"name": KEY_HEADER, "value": email.key},
+            # Graph refuses any other header name (Auto-Submitted included): 400.
+            *(
+                {"name": name, "value": value}
+                for name, value in email.headers
+                if name.lower().startswith("x-")
+            ),
+        ],
         "singleValueExtendedProperties": [{"id": KEY_PROPERTY, "value": email.key}],
     }
     if email.cc:
         message["ccRecipients"] = recipients(email.cc)
+    if email.reply_to:
+        message["replyTo"] = recipients(email.reply_to)
     return {"message": message, "saveToSentItems": True}
 
 

@@ -37,6 +37,10 @@ class SqliteOutbox:
                     utcnow().isoformat(),
                 ),
             )
+            tx.execute(
+                "INSERT INTO outbox_headers (key, reply_to, headers) VALUES (?, ?, ?)",
+                (email.key, json.dumps(list(email.reply_to)), json.dumps(email.headers)),
+            )
         return message_id
 
     def find_sent(self, key: str) -> str | None:
@@ -46,7 +50,12 @@ class SqliteOutbox:
 
     def messages(self) -> list[dict[str, Any]]:
         with self.db.connect() as db:
-            rows = db.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+            # Reply-To and the extra headers in a table of their own: an outbox made before
+            # they existed gains the table, where a new column would need a migration.
+            rows = db.execute(
+                "SELECT outbox.*, outbox_headers.reply_to, outbox_headers.headers FROM outbox"
+                " LEFT JOIN outbox_headers ON outbox_headers.key = outbox.key ORDER BY id"
+            ).fetchall()
         return [
             {
                 "id": row["id"],
@@ -58,6 +67,8 @@ class SqliteOutbox:
                 "html": row["html"],
                 "work_item_id": row["work_item_id"],
                 "sent_at": row["sent_at"],
+                "reply_to": json.loads(row["reply_to"] or "[]"),
+                "headers": dict(json.loads(row["headers"] or "[]")),
             }
             for row in rows
         ]

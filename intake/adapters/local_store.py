@@ -10,6 +10,12 @@ from intake.adapters.sqlite_db import Database
 from intake.errors import RequestNotFound
 from intake.models import RequestRecord, RequestStatus, Vote, utcnow
 
+# A request row with its status-link nonce (a row of its own: revoking touches nothing else).
+_SELECT = (
+    "SELECT requests.*, status_nonces.nonce AS status_nonce FROM requests"
+    " LEFT JOIN status_nonces ON status_nonces.request_id = requests.id"
+)
+
 
 class SqliteStore:
     def __init__(self, db: Database) -> None:
@@ -42,7 +48,7 @@ class SqliteStore:
 
     def get_request(self, request_id: str) -> RequestRecord:
         with self.db.connect() as db:
-            row = db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+            row = db.execute(f"{_SELECT} WHERE requests.id = ?", (request_id,)).fetchone()
             if row is None:
                 raise RequestNotFound(f"No request has the id {request_id!r}.")
             steps = db.execute(
@@ -67,6 +73,17 @@ class SqliteStore:
             db.execute(
                 "UPDATE requests SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
                 (status, last_error, utcnow().isoformat(), request_id),
+            )
+
+    def set_status_nonce(self, request_id: str, nonce: str) -> None:
+        with self.db.transaction() as tx:
+            if tx.execute("SELECT 1 FROM requests WHERE id = ?", (request_id,)).fetchone() is None:
+                raise RequestNotFound(f"No request has the id {request_id!r}.")
+            tx.execute(
+                "INSERT INTO status_nonces (request_id, nonce, changed_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (request_id) DO UPDATE SET nonce = excluded.nonce,"
+                " changed_at = excluded.changed_at",
+                (request_id, nonce, utcnow().isoformat()),
             )
 
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
@@ -94,12 +111,12 @@ class SqliteStore:
             )
 
     def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
-        query = "SELECT * FROM requests"
+        query = _SELECT
         params: list[Any] = []
         if status:
-            query += " WHERE status = ?"
+            query += " WHERE requests.status = ?"
             params.append(status)
-        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        query += " ORDER BY requests.created_at DESC, requests.rowid DESC LIMIT ?"
         params.append(limit)
         with self.db.connect() as db:
             rows = db.execute(query, params).fetchall()
@@ -212,5 +229,6 @@ class SqliteStore:
                 "steps": steps,
                 "last_error": row["last_error"],
                 "updated_at": row["updated_at"],
+                "status_nonce": row["status_nonce"] or "",
             }
         )

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS steps (
     done_at TEXT NOT NULL,
     PRIMARY KEY (request_id, step)
 );
+CREATE TABLE IF NOT EXISTS status_nonces (
+    request_id TEXT PRIMARY KEY,
+    nonce TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claims (
     request_id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -117,6 +122,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     html TEXT NOT NULL,
     work_item_id INTEGER,
     sent_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox_headers (
+    key TEXT PRIMARY KEY,
+    reply_to TEXT NOT NULL,
+    headers TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS channel_threads (
     activity_id TEXT PRIMARY KEY,

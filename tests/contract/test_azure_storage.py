@@ -37,6 +37,7 @@ def azure_settings(connection_string: str, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         storage_connection_string=connection_string,
+        status_secret="status-key-for-the-azure-storage-tests",
         table_name=f"t{suffix}",
         steps_queue=f"steps-{suffix}",
     )

@@ -114,6 +114,31 @@ def test_an_unknown_request_is_not_found(store):
             store.get_request(request_id)
 
 
+def test_a_requests_status_nonce_is_empty_until_replaced_and_reads_back_with_it(store):
+    record, _ = store.add_request(new_record())
+    other, _ = store.add_request(new_record())
+    request_id = record.request.id
+    assert store.get_request(request_id).status_nonce == ""
+
+    store.set_status_nonce(request_id, "Nonce-1_a")
+    store.record_step(request_id, "create_work_item", {"work_item_id": 7})
+    assert store.get_request(request_id).status_nonce == "Nonce-1_a"
+    store.set_status_nonce(request_id, "nonce-2")
+
+    again = store.get_request(request_id)
+    assert again.status_nonce == "nonce-2"
+    assert again.steps == {"create_work_item": {"work_item_id": 7}}  # not a step
+    assert store.get_request(other.request.id).status_nonce == ""
+    listed = {r.request.id: r.status_nonce for r in store.list_requests()}
+    assert listed == {request_id: "nonce-2", other.request.id: ""}
+
+
+def test_a_status_nonce_needs_a_recorded_request(store):
+    for request_id in ("0123456789abcdef", "a/b"):
+        with pytest.raises(RequestNotFound):
+            store.set_status_nonce(request_id, "n")
+
+
 def test_a_done_step_is_never_overwritten(store):
     record, _ = store.add_request(new_record())
     request_id = record.request.id

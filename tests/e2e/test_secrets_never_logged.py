@@ -29,6 +29,7 @@ SECRETS = {
     "storage_connection_string": "DefaultEndpointsProtocol=https;AccountName=intakest;"
     "AccountKey=S3CR3TS3CR3TS3CR3TkeyQ==;EndpointSuffix=core.windows.net",
     "applicationinsights_connection_string": "InstrumentationKey=S3CR3T-ai-key",
+    "status_secret": "status-key-S3CR3T-0123456789abcdefghij",
 }
 
 

@@ -8,8 +8,10 @@ from intake.dev.host import FunctionTable
 # Intake and the status URL need the function key in Azure. The OpenAPI document is anonymous:
 # it describes the API, holds no data or key, and every operation it lists still needs the
 # key. The bot endpoint (when present) is anonymous at the host and checks the Bot Framework
-# JWT in code, as Teams cannot send a function key.
+# JWT in code, as Teams cannot send a function key. The client's status page is anonymous:
+# clients have no key; the signed token in its path is the key.
 EXPECTED = {
+    "status_page": "ANONYMOUS",
     "intake": "FUNCTION",
     "request_status": "FUNCTION",
     "openapi_document": "ANONYMOUS",

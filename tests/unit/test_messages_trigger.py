@@ -245,11 +245,12 @@ def test_a_body_that_is_not_json_is_a_400(tmp_path):
     assert asyncio.run(handler(request)).status_code == 400
 
 
-def test_only_the_bot_endpoint_and_the_api_description_are_anonymous():
+def test_only_the_bot_endpoint_the_api_description_and_the_status_page_are_anonymous():
     from function_app import app
     from intake.dev.host import FunctionTable
 
     levels = {f.name: f.auth_level.upper() for f in FunctionTable(app).http}
     assert levels.pop("messages") == "ANONYMOUS"
     levels.pop("openapi_document", None)  # see tests/unit/test_auth_levels.py
+    levels.pop("status_page", None)  # the signed token is the key (same file)
     assert set(levels.values()) == {"FUNCTION"}

@@ -36,7 +36,9 @@ def test_description_escapes_every_answer_and_keeps_line_breaks():
 
 
 def test_emails_escape_typed_text_in_html_and_keep_it_in_text():
-    email = emails.client_confirmation(request(), 7, "k")
+    email = emails.client_confirmation(
+        request(), 7, "k", status_url="https://intake.example/api/status/t", reply_to="i@x.example"
+    )
     assert [tag for tag, _ in live_tags(email.html) if tag in ("img", "i")] == []
     assert "&lt;img" in email.html
     assert HOSTILE in email.text

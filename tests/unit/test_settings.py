@@ -149,3 +149,23 @@ def test_secrets_do_not_show_in_reprs():
         devops_org_url="https://dev.azure.com/c", devops_project="P", devops_pat="pat-value-123"
     )
     assert "pat-value-123" not in repr(settings) and "pat-value-123" not in str(settings)
+
+
+def test_a_previous_status_key_needs_the_end_of_its_grace_period_and_back():
+    current, previous = "c" * 40, "p" * 40
+    assert problems(status_secret=current, status_previous_secret=previous) == [
+        "INTAKE_STATUS_PREVIOUS_SECRET_UNTIL is required when INTAKE_STATUS_PREVIOUS_SECRET is set"
+    ]
+    assert problems(status_secret=current, status_previous_secret_until="2026-04-01T00:00Z") == [
+        "INTAKE_STATUS_PREVIOUS_SECRET is required when INTAKE_STATUS_PREVIOUS_SECRET_UNTIL is set"
+    ]
+    assert problems(status_secret="short") == [
+        "INTAKE_STATUS_SECRET must be at least 32 characters"
+    ]
+    rotated = load_settings(
+        status_secret=current,
+        status_previous_secret=previous,
+        status_previous_secret_until="2026-04-01T00:00:00+00:00",
+    )
+    assert rotated.status_previous_secret_until is not None
+    assert Settings(status_previous_secret_until="").status_previous_secret_until is None
