@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from intake.config import Person, Settings
+from intake.errors import InvalidDecision
 from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
 
 RUN_DECISION = "run_decision"  # the queue message kind that runs a decision's steps
@@ -143,10 +144,6 @@ class Clicker:
     teams_id: str
     name: str
     aad_object_id: str = ""
-
-
-class InvalidDecision(ValueError):
-    """Raised when a decision click lacks what it needs (a root cause, a bug-or-feature choice)."""
 
 
 def tally(votes: list[Vote]) -> dict[VoteChoice, list[Vote]]:
