@@ -19,7 +19,7 @@ from typing import Any
 
 from intake import triage_rules
 from intake.decision_steps import STEP_FUNCTIONS
-from intake.errors import ExternalError, RequestBusy
+from intake.errors import ExternalError, InvalidDecision, RequestBusy
 from intake.models import (
     Comment,
     Decision,
@@ -35,7 +35,6 @@ from intake.triage_rules import (
     DECISION_LABELS,
     PLAN_KINDS,
     Clicker,
-    InvalidDecision,
     TriageState,
     TriageStep,
     decision_from,

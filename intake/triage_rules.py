@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from intake.config import Person, Settings
-from intake.errors import InvalidDecision
+from intake.errors import InvalidDecision as InvalidDecision  # raised here; re-exported
 from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
 
 RUN_DECISION = "run_decision"  # the queue message kind that runs a decision's steps
