@@ -25,7 +25,6 @@ from intake.ports import Services
 
 _lock = threading.Lock()
 _services: Services | None = None
-_bot: Any = None
 
 
 def services() -> Services:
@@ -36,19 +35,6 @@ def services() -> Services:
             _services = build(load_settings())
             telemetry.configure(_services.settings)
         return _services
-
-
-def bot() -> Any:
-    """The Teams bot endpoint (``intake.adapters.teams_bot.TeamsBot``) over the worker's
-    services, built on first use (the Agents SDK loads then, not at cold start)."""
-    global _bot
-    current = services()
-    with _lock:
-        if _bot is None or _bot.services is not current:
-            from intake.adapters.teams_bot import TeamsBot
-
-            _bot = TeamsBot(current)
-        return _bot
 
 
 def override(new: Services | None) -> None:

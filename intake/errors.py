@@ -102,6 +102,10 @@ class InvalidActivity(IntakeError):
             self.status = status
         if slug is not None:
             self.slug = slug
+        if self.status == 413:
+            self.title = "The activity is too large"
+        elif self.status == 422:
+            self.title = "Intake does not handle this activity"
 
 
 class UnauthenticatedActivity(IntakeError):

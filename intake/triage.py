@@ -315,6 +315,12 @@ def run_decision(request_id: str, services: Services, *, owner: str | None = Non
         store.release_lease(request_id, owner)
 
 
+def card_thread(request_id: str, services: Services) -> Thread | None:
+    """The thread of the request's triage card (None before it is posted): where a click on
+    the request's behalf must come from. Raises ``RequestNotFound``."""
+    return _thread(state_of(request_id, services))
+
+
 def _thread(state: TriageState) -> Thread | None:
     posted = state.record.result(Step.POST_TRIAGE_CARD)
     if not posted:
