@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 from microsoft_agents.activity import Activity, ActivityTypes, AdaptiveCardInvokeResponse
@@ -118,8 +119,15 @@ def read_activity(body: bytes) -> dict[str, Any]:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "activity"
         raise InvalidActivity(f"The activity's {field} is not valid: {first['msg']}.") from None
+    # What the SDK needs for any turn (it builds a conversation reference and a Connector
+    # client from them), checked here so that their absence is a 400, not a failed turn.
     if not model.conversation or not model.conversation.id:
         raise InvalidActivity("The activity has no conversation.id.")
+    if model.recipient is None:
+        raise InvalidActivity("The activity has no recipient.")
+    service_url = urlsplit(model.service_url or "")
+    if service_url.scheme not in ("https", "http") or not service_url.hostname:
+        raise InvalidActivity("The activity's serviceUrl is not an http(s) URL.")
     if model.type == ActivityTypes.invoke:
         if model.name != CARD_ACTION:
             raise InvalidActivity(
