@@ -133,12 +133,14 @@ def _directory(settings: Settings, local_db: LocalDb) -> Any:
 
 
 def doctor_checks(settings: Settings) -> list[Check]:
-    """The checks ``intake doctor`` runs: local files, then each configured real system."""
+    """The checks ``intake doctor`` runs, gathered here and nowhere else: local files, then
+    each configured real system's own checks (each adapter module offers its
+    ``doctor_checks``; DevOps keeps them beside its adapter, in ``devops_doctor``)."""
     checks = _local_checks(settings)
     if settings.uses_devops:
-        from intake.adapters import devops
+        from intake.adapters import devops_doctor
 
-        checks += devops.doctor_checks(settings)
+        checks += devops_doctor.doctor_checks(settings)
     if settings.uses_graph:
         from intake.adapters import graph_mail
 
@@ -148,9 +150,9 @@ def doctor_checks(settings: Settings) -> list[Check]:
 
         checks += teams_channel.doctor_checks(settings)
     if settings.uses_azure_storage:
-        from intake.adapters import azure_storage
+        from intake.adapters import azure_queue, azure_store
 
-        checks += azure_storage.doctor_checks(settings)
+        checks += azure_store.doctor_checks(settings) + azure_queue.doctor_checks(settings)
     return checks
 
 
