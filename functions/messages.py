@@ -1,7 +1,7 @@
 """POST /api/messages: the Teams bot endpoint (card clicks arrive as adaptiveCard/action invokes).
 
 Anonymous at the host on purpose: Teams cannot send a function key. The Bot Framework token is
-checked in code on every activity (see intake/adapters/bot_auth.py); only with no bot app id
+checked in code on every activity (see intake/bot/token_check.py); only with no bot app id
 configured (local mode) are unauthenticated activities accepted.
 """
 
@@ -17,11 +17,9 @@ bp = func.Blueprint()
 
 @bp.route(route="messages", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def messages(req: func.HttpRequest) -> func.HttpResponse:
-    from intake import bootstrap
+    from intake.bot import endpoint
 
     try:
-        bot = bootstrap.bot()
-    except Exception as exc:  # the edge: e.g. incomplete settings -> 503 problem, no trace
+        return await endpoint.current().handle(req)
+    except Exception as exc:  # the edge: a refused activity, incomplete settings -> problem
         return problem_response(exc)
-    response: func.HttpResponse = await bot.handle(req)
-    return response

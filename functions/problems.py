@@ -8,7 +8,7 @@ from typing import Any
 
 import azure.functions as func
 
-from intake.errors import IntakeError, Throttled
+from intake.errors import ConfigurationError, IntakeError, Throttled
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -46,21 +46,13 @@ def problem(
 def problem_response(exc: Exception) -> func.HttpResponse:
     """Map any exception to a problem: ours keep their status; anything else is a bare 500
     whose trace goes to the log only, never to the caller."""
-    from intake.config import ConfigurationError  # pydantic: loaded on first use, not indexing
-
+    if isinstance(exc, ConfigurationError):  # the settings' names go to the log, not the caller
+        log.error("configuration is invalid:\n%s", exc.problems)
     if isinstance(exc, IntakeError):
         headers = None
         if isinstance(exc, Throttled):
             headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
         return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
-    if isinstance(exc, ConfigurationError):
-        log.error("configuration is invalid:\n%s", exc)
-        return problem(
-            503,
-            "not-configured",
-            "Intake is not configured",
-            "The service's configuration is incomplete; the operator has been told.",
-        )
     log.exception("unexpected error")
     return problem(
         500,

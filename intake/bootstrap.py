@@ -26,7 +26,6 @@ from intake.status_token import StatusKeys
 
 _lock = threading.Lock()
 _services: Services | None = None
-_bot: Any = None
 
 
 def services() -> Services:
@@ -37,19 +36,6 @@ def services() -> Services:
             _services = build(load_settings())
             telemetry.configure(_services.settings)
         return _services
-
-
-def bot() -> Any:
-    """The Teams bot endpoint (``intake.adapters.teams_bot.TeamsBot``) over the worker's
-    services, built on first use (the Agents SDK loads then, not at cold start)."""
-    global _bot
-    current = services()
-    with _lock:
-        if _bot is None or _bot.services is not current:
-            from intake.adapters.teams_bot import TeamsBot
-
-            _bot = TeamsBot(current)
-        return _bot
 
 
 def override(new: Services | None) -> None:
@@ -168,12 +154,14 @@ def _directory(settings: Settings, local_db: LocalDb) -> Any:
 
 
 def doctor_checks(settings: Settings) -> list[Check]:
-    """The checks ``intake doctor`` runs: local files, then each configured real system."""
+    """The checks ``intake doctor`` runs, gathered here and nowhere else: local files, then
+    each configured real system's own checks (each adapter module offers its
+    ``doctor_checks``; DevOps keeps them beside its adapter, in ``devops_doctor``)."""
     checks = _local_checks(settings)
     if settings.uses_devops:
-        from intake.adapters import devops
+        from intake.adapters import devops_doctor
 
-        checks += devops.doctor_checks(settings)
+        checks += devops_doctor.doctor_checks(settings)
     if settings.uses_graph:
         from intake.adapters import graph_mail
 
@@ -183,9 +171,9 @@ def doctor_checks(settings: Settings) -> list[Check]:
 
         checks += teams_channel.doctor_checks(settings)
     if settings.uses_azure_storage:
-        from intake.adapters import azure_storage
+        from intake.adapters import azure_queue, azure_store
 
-        checks += azure_storage.doctor_checks(settings)
+        checks += azure_store.doctor_checks(settings) + azure_queue.doctor_checks(settings)
     return checks
 
 

@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from intake.errors import ConfigurationError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
 
@@ -401,10 +403,6 @@ class Settings(BaseSettings):
 def _is_set(value: str | SecretStr) -> bool:
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
     return bool(text.strip())
-
-
-class ConfigurationError(Exception):
-    """Raised when the settings cannot be loaded; the message has one line per problem."""
 
 
 def load_settings(**overrides: Any) -> Settings:

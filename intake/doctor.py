@@ -1,9 +1,10 @@
 """``intake doctor``: read-only checks of each configured real system, one line each.
 
-Each real adapter module offers ``doctor_checks(settings) -> list[Check]``; ``bootstrap``
-collects the checks of the systems that are configured. A check's ``probe`` returns a short
-detail on success and raises on failure; the failure's message and the check's ``fix`` are
-printed, never a secret or a trace.
+Each real adapter module offers ``doctor_checks(settings) -> list[Check]``; one place,
+``bootstrap.doctor_checks``, gathers those of the systems that are configured (the adapters
+never gather each other's). A check's ``probe`` returns a short detail on success and raises
+on failure; the failure's message and the check's ``fix`` are printed, never a secret or a
+trace.
 """
 
 from __future__ import annotations

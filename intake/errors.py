@@ -4,10 +4,11 @@ IntakeError                      base; ``status``, ``type`` slug, ``title``
 ├── InvalidSubmission            400/413/415/422: the body is not an acceptable submission
 ├── UnknownForm                  422: no field map for the submitted form id
 ├── RequestNotFound              404: no recorded request with that id
-├── NotScrumMaster               403: a decision verb from someone who is not a scrum master
+├── InvalidDecision              422: a decision click lacks what it needs (shown on the card)
+├── InvalidActivity              400/422: a bot activity that is malformed or not one we handle
 ├── UnauthenticatedActivity      401: a bot activity without a valid Bot Framework token
-├── DecisionAlreadyMade          409: a decision on a request that is already decided
 ├── RequestBusy                  409: another worker holds the request's lease (retry later)
+├── ConfigurationError           503: the settings cannot be loaded (details: log and CLI only)
 └── ExternalError                a remote system failed
     ├── StaleWorkItem            412: the work item changed since it was read
     ├── Throttled                429: the remote asks us to wait ``retry_after`` seconds
@@ -78,12 +79,33 @@ class RequestNotFound(IntakeError):
     title = "No such request"
 
 
-class NotScrumMaster(IntakeError):
-    """Raised when someone who is not a scrum master invokes a decision."""
+class InvalidDecision(IntakeError):
+    """Raised when a decision click lacks what it needs (a root cause, a bug-or-feature choice);
+    the triage use case shows ``detail`` to the scrum master on the card."""
 
-    status = 403
-    slug = "not-scrum-master"
-    title = "Only a scrum master can decide"
+    status = 422
+    slug = "invalid-decision"
+    title = "The decision is missing something"
+
+
+class InvalidActivity(IntakeError):
+    """Raised by the bot endpoint for a body that is not an activity the Agents SDK's model
+    accepts (400), or an activity Intake does not handle, e.g. an unknown verb (422)."""
+
+    status = 400
+    slug = "invalid-activity"
+    title = "The body is not a valid activity"
+
+    def __init__(self, detail: str, *, status: int | None = None, slug: str | None = None) -> None:
+        super().__init__(detail)
+        if status is not None:
+            self.status = status
+        if slug is not None:
+            self.slug = slug
+        if self.status == 413:
+            self.title = "The activity is too large"
+        elif self.status == 422:
+            self.title = "Intake does not handle this activity"
 
 
 class UnauthenticatedActivity(IntakeError):
@@ -94,14 +116,6 @@ class UnauthenticatedActivity(IntakeError):
     title = "The activity is not authenticated"
 
 
-class DecisionAlreadyMade(IntakeError):
-    """Raised when a decision is invoked on a request that already has one."""
-
-    status = 409
-    slug = "decision-already-made"
-    title = "This request is already decided"
-
-
 class RequestBusy(IntakeError):
     """Raised by a queued decision run when another worker holds the request's lease: the
     queue delivers the message again later."""
@@ -109,6 +123,22 @@ class RequestBusy(IntakeError):
     status = 409
     slug = "request-busy"
     title = "The request is being worked on"
+
+
+class ConfigurationError(IntakeError):
+    """Raised when the settings cannot be loaded. ``problems`` (also ``str()``) has one line per
+    setting, for the log and the CLI; the HTTP answer says only that Intake is not configured."""
+
+    status = 503
+    slug = "not-configured"
+    title = "Intake is not configured"
+
+    def __init__(self, problems: str) -> None:
+        super().__init__("The service's configuration is incomplete; the operator has been told.")
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return self.problems
 
 
 class ExternalError(IntakeError):

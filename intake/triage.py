@@ -19,7 +19,7 @@ from typing import Any
 
 from intake import triage_rules
 from intake.decision_steps import STEP_FUNCTIONS
-from intake.errors import ExternalError, RequestBusy
+from intake.errors import ExternalError, InvalidDecision, RequestBusy
 from intake.models import (
     Comment,
     Decision,
@@ -35,7 +35,6 @@ from intake.triage_rules import (
     DECISION_LABELS,
     PLAN_KINDS,
     Clicker,
-    InvalidDecision,
     TriageState,
     TriageStep,
     decision_from,
@@ -314,6 +313,12 @@ def run_decision(request_id: str, services: Services, *, owner: str | None = Non
         publish(state_of(request_id, services), services)
     finally:
         store.release_lease(request_id, owner)
+
+
+def card_thread(request_id: str, services: Services) -> Thread | None:
+    """The thread of the request's triage card (None before it is posted): where a click on
+    the request's behalf must come from. Raises ``RequestNotFound``."""
+    return _thread(state_of(request_id, services))
 
 
 def _thread(state: TriageState) -> Thread | None:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from intake.config import Person, Settings
+from intake.errors import InvalidDecision as InvalidDecision  # raised here; re-exported
 from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
 from intake.text_rules import clean_text, utf16_length
 
@@ -149,10 +150,6 @@ class Clicker:
         # A display name reaches the card, the work item's discussion and emails: the one
         # text rule applies to it as to anything a client typed.
         object.__setattr__(self, "name", clean_text(self.name, one_line=True))
-
-
-class InvalidDecision(ValueError):
-    """Raised when a decision click lacks what it needs (a root cause, a bug-or-feature choice)."""
 
 
 def tally(votes: list[Vote]) -> dict[VoteChoice, list[Vote]]:

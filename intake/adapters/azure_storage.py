@@ -24,7 +24,6 @@ from azure.core.exceptions import (
 
 from intake.adapters.retry import error_for_status, with_retries
 from intake.config import Settings
-from intake.doctor import Check
 from intake.errors import ExternalRejected, ExternalUnavailable
 
 T = TypeVar("T")
@@ -111,10 +110,3 @@ def create_if_missing(system: str, create: Callable[[], object]) -> None:
                 raise
 
     call(system, attempt)
-
-
-def doctor_checks(settings: Settings) -> list[Check]:
-    """``intake doctor``'s storage checks: the table and the queues are reachable."""
-    from intake.adapters import azure_queue, azure_store
-
-    return azure_store.doctor_checks(settings) + azure_queue.doctor_checks(settings)

@@ -315,10 +315,3 @@ def _tags(item: Any) -> list[str]:
 
 def _plain(text: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
-
-
-def doctor_checks(settings: Settings) -> list[Any]:
-    """The read-only DevOps checks of ``intake doctor`` (see ``devops_doctor``)."""
-    from intake.adapters.devops_doctor import doctor_checks as checks
-
-    return checks(settings)

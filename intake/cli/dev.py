@@ -9,7 +9,8 @@ import threading
 from typing import Any
 
 from intake import bootstrap
-from intake.config import ConfigurationError, load_settings
+from intake.config import load_settings
+from intake.errors import ConfigurationError
 
 
 def register(commands: Any) -> None:

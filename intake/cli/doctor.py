@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from intake import bootstrap
-from intake.config import ConfigurationError, load_settings
+from intake.config import load_settings
 from intake.doctor import run_checks
+from intake.errors import ConfigurationError
 
 
 def register(commands: Any) -> None:

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from intake import bootstrap, triage, workflow
-from intake.config import ConfigurationError
-from intake.errors import IntakeError
+from intake.errors import ConfigurationError, IntakeError
 from intake.models import RequestStatus, utcnow
 from intake.ports import Services
 

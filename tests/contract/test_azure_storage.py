@@ -17,7 +17,7 @@ from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
 from intake import bootstrap
-from intake.adapters import azure_storage
+from intake.adapters import azure_queue, azure_storage, azure_store
 from intake.adapters.azure_queue import StorageQueue
 from intake.adapters.azure_store import TableStore
 from intake.adapters.local_queue import SqliteQueue
@@ -272,11 +272,16 @@ def test_an_error_names_the_storage_error_code_not_its_enum():
 # --- intake doctor -----------------------------------------------------------------------
 
 
+def storage_checks(settings):
+    """The storage checks ``bootstrap.doctor_checks`` gathers: the table's, then the queue's."""
+    return azure_store.doctor_checks(settings) + azure_queue.doctor_checks(settings)
+
+
 def test_doctor_says_table_and_queues_are_reachable(settings):
     TableStore(settings).add_request(new_record())
     StorageQueue(settings).send({"kind": "run_steps", "request_id": "x"})
 
-    results = run_checks(azure_storage.doctor_checks(settings))
+    results = run_checks(storage_checks(settings))
 
     assert [(r.check.name, r.ok) for r in results] == [
         ("table reachable", True),
@@ -288,14 +293,14 @@ def test_doctor_says_table_and_queues_are_reachable(settings):
 
 
 def test_doctor_tells_a_fresh_account_that_table_and_queue_come_on_first_use(settings):
-    results = run_checks(azure_storage.doctor_checks(settings))
+    results = run_checks(storage_checks(settings))
 
     assert all(r.ok for r in results)
     assert "created on first use" in results[0].detail
 
 
 def test_doctor_reports_an_unreachable_account_with_the_fix_and_no_secret(tmp_path):
-    results = run_checks(azure_storage.doctor_checks(unreachable_settings(tmp_path)))
+    results = run_checks(storage_checks(unreachable_settings(tmp_path)))
 
     assert [r.ok for r in results] == [False, False]
     for result in results:

@@ -143,3 +143,48 @@ def test_the_local_pages_refuse_in_the_same_shape(local_host):
     assert_problem(local_host.http.get(f"{local_host.base_url}/dev/nowhere"), 404)
     assert_problem(local_host.http.post(f"{local_host.base_url}/dev/board"), 405)
     assert_problem(local_host.http.get(f"{local_host.base_url}/dev/static/../../config.py"), 404)
+
+
+# POST /api/messages: activities the Agents SDK's model refuses or that Intake does not handle
+# (issue 11, item 6: they were 500s and empty 501s). Each: (case, body, status).
+BAD_ACTIVITIES = [
+    ("type NaN", b'{"type": NaN}', 400),
+    ("no type", b'{"id": "x", "conversation": {"id": "c"}}', 400),
+    ("empty from.id", {"from": {"id": ""}}, 400),
+    ("conversation a string", {"conversation": "19:x"}, 400),
+    ("no recipient", {"recipient": None}, 400),
+    ("serviceUrl not a URL", {"serviceUrl": "x"}, 400),
+    ("unknown invoke name", {"name": "task/fetch"}, 422),
+    ("unknown verb", {"value": {"action": {"type": "Action.Execute", "verb": "zap"}}}, 422),
+    ("not an object", b"[]", 400),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "status"), BAD_ACTIVITIES, ids=[case[0] for case in BAD_ACTIVITIES]
+)
+def test_a_bad_activity_is_refused_with_a_problem_and_changes_nothing(
+    local_host, case, body, status
+):
+    from tests.e2e.client import invoke_activity
+
+    receipt = local_host.submit(json.dumps(SAMPLE).encode()).json()
+    local_host.wait_until_done(receipt["requestId"])
+    thread = local_host.thread_of(receipt["requestId"])
+    if not isinstance(body, bytes):
+        activity = invoke_activity(
+            thread,
+            local_host.person("Alex"),
+            "vote",
+            {"requestId": receipt["requestId"], "vote": "proceed"},
+        )
+        body = json.dumps({**activity, **body}).encode()
+    answer = local_host.http.post(
+        f"{local_host.base_url}/api/messages",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert_problem(answer, status)
+    local_host.wait_until_idle()
+    assert local_host.thread_of(receipt["requestId"])["updates"] == 0  # no vote counted

@@ -12,7 +12,7 @@ import azure.functions as func
 import pytest
 
 from intake import bootstrap, triage
-from intake.adapters.teams_bot import MAX_ACTIVITY_BYTES
+from intake.bot.endpoint import MAX_ACTIVITY_BYTES
 from intake.models import DecisionKind, RequestStatus
 from intake.triage_card import load_card
 from intake.triage_rules import (

@@ -12,12 +12,13 @@ import pytest
 
 from functions.messages import messages
 from intake import bootstrap, workflow
-from intake.adapters.teams_bot import NEUTRAL_ANSWER
+from intake.bot.endpoint import NEUTRAL_ANSWER
 from intake.config import Settings
 from tests.conftest import SAMPLE
 from tests.e2e.client import LOCAL_SERVICE_URL, invoke_activity
 from tests.fakes import FakeWorld
 from tests.openid_double import OpenIdDouble, bot_token, new_key
+from tests.problem_shape import assert_problem
 
 APP_ID = "6f1c8a2e-0000-4000-8000-00000000b07a"
 TENANT = "72f988bf-0000-4000-8000-000000000001"
@@ -254,3 +255,161 @@ def test_only_the_bot_endpoint_the_api_description_and_the_status_page_are_anony
     levels.pop("openapi_document", None)  # see tests/unit/test_auth_levels.py
     levels.pop("status_page", None)  # the signed token is the key (same file)
     assert set(levels.values()) == {"FUNCTION"}
+
+
+# --- malformed activities, other requests' cards, keys and channels (issue 11: 6, 7, 8) -----
+
+
+def raw_post(body: bytes, authorization: str | None = None) -> func.HttpResponse:
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    request = func.HttpRequest(
+        method="POST", url="http://localhost/api/messages", headers=headers, body=body
+    )
+    return asyncio.run(handler(request))
+
+
+def assert_refused(answer: func.HttpResponse, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.get_body()[:300]
+    return assert_problem(status, {"Content-Type": answer.mimetype}, answer.get_body())
+
+
+def changed(activity: dict[str, Any], **changes: Any) -> bytes:
+    return json.dumps({**activity, **changes}).encode()
+
+
+def without_key(activity: dict[str, Any], key: str) -> bytes:
+    return json.dumps({k: v for k, v in activity.items() if k != key}).encode()
+
+
+# Each: (id, body from the valid vote activity, status). The first three the Agents SDK's
+# model refuses (they were 500s); the last three the SDK routes nowhere (they were empty 501s).
+MALFORMED_ACTIVITIES = [
+    ("type-nan", lambda a: b'{"type": NaN}', 400),
+    ("type-nan-in-activity", lambda a: changed(a).replace(b'"invoke"', b"NaN", 1), 400),
+    ("empty-from-id", lambda a: changed(a, **{"from": {"id": "", "name": "x"}}), 400),
+    ("no-type", lambda a: without_key(a, "type"), 400),
+    ("object-with-no-type", lambda a: b'{"id": "x"}', 400),
+    ("conversation-a-string", lambda a: changed(a, conversation="19:x"), 400),
+    ("no-conversation-id", lambda a: changed(a, conversation={"isGroup": True}), 400),
+    ("unknown-invoke-name", lambda a: changed(a, name="task/fetch"), 422),
+    (
+        "unknown-verb",
+        lambda a: changed(a, value={"action": {"type": "Action.Execute", "verb": "zap"}}),
+        422,
+    ),
+    ("value-a-string", lambda a: changed(a, value="x"), 422),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "status"),
+    [pytest.param(make, status, id=name) for name, make, status in MALFORMED_ACTIVITIES],
+)
+def test_a_malformed_activity_gets_a_4xx_problem_and_nothing_is_done(tmp_path, make, status):
+    world = bot_world(tmp_path)
+    assert_refused(raw_post(make(vote_activity(world, tenant="local-tenant"))), status)
+    assert nothing_done(world)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda a: changed(a, conversation="19:x"), id="conversation-a-string"),
+        pytest.param(
+            lambda a: changed(
+                a,
+                conversation={k: v for k, v in a["conversation"].items() if k != "tenantId"},
+                channelData=[1, 2],
+            ),
+            id="channel-data-a-list",
+        ),
+        pytest.param(
+            lambda a: changed(
+                a,
+                conversation={k: v for k, v in a["conversation"].items() if k != "tenantId"},
+                channelData={"tenant": "not-an-object"},
+            ),
+            id="channel-data-tenant-a-string",
+        ),
+        pytest.param(lambda a: b'{"type": NaN}', id="type-nan"),
+    ],
+)
+def test_a_malformed_activity_with_a_valid_token_gets_a_4xx_problem(tmp_path, openid, make):
+    world = bot_world(tmp_path, openid.metadata_url)
+    token = bot_token(KEY, audience=APP_ID, service_url=LOCAL_SERVICE_URL)
+    answer = raw_post(make(vote_activity(world)), f"Bearer {token}")
+    assert 400 <= answer.status_code < 500
+    assert_refused(answer, answer.status_code)
+    assert nothing_done(world)
+
+
+def test_the_bot_refuses_in_the_one_problem_shape(tmp_path, openid):
+    world = bot_world(tmp_path, openid.metadata_url)
+    assert_refused(post(vote_activity(world)), 401)  # no token
+    assert_refused(raw_post(b"{nope"), 400)
+    assert_refused(raw_post(b"[" * 100 + b"]" * 100), 400)
+    assert_refused(raw_post(b'{"a": "' + b"x" * 70_000 + b'"}'), 413)
+
+
+def second_request(world: FakeWorld) -> str:
+    body = {**SAMPLE, "responseId": "second-response"}
+    receipt = workflow.submit_request(json.dumps(body).encode(), "application/json", world.services)
+    workflow.run_steps(receipt.request_id, world.services)
+    return receipt.request_id
+
+
+def test_a_click_on_one_requests_card_cannot_vote_on_another_request(tmp_path):
+    world = bot_world(tmp_path)
+    other = second_request(world)
+    threads = world.channel.threads
+    first_card = next(
+        a
+        for a, t in threads.items()
+        if t["card"]["refresh"]["action"]["data"]["requestId"] != other
+    )
+    thread = {"activity_id": first_card, "conversation_id": threads[first_card]["conversation_id"]}
+    data = {"requestId": other, "vote": "proceed"}
+    body = json.loads(
+        post(invoke_activity(thread, ALEX, "vote", data, tenant_id="local-tenant")).get_body()
+    )
+    assert body["statusCode"] == 400 and body["type"] == "application/vnd.microsoft.error"
+    assert world.store.votes(other) == [] and world.store.votes(world.request_id) == []  # type: ignore[attr-defined]
+
+
+def test_a_click_from_another_conversation_or_message_is_refused(tmp_path):
+    world = bot_world(tmp_path)
+    for change in (
+        {"conversation_id": "19:elsewhere@thread.tacv2;messageid=1"},
+        {"activity_id": "1"},
+    ):
+        activity = vote_activity(world, tenant="local-tenant")
+        if "conversation_id" in change:
+            activity["conversation"]["id"] = change["conversation_id"]
+        else:
+            activity["replyToId"] = change["activity_id"]
+        body = json.loads(post(activity).get_body())
+        assert body["statusCode"] == 400, body
+    assert nothing_done(world)
+
+
+def test_a_key_with_no_endorsements_is_refused(tmp_path):
+    with OpenIdDouble.serving(KEY, endorsements=[]) as double:
+        double.endorsements = None  # the key document then has "endorsements": null
+        world = bot_world(tmp_path, double.metadata_url)
+        token = bot_token(KEY, audience=APP_ID, service_url=LOCAL_SERVICE_URL)
+        answer = post(vote_activity(world), f"Bearer {token}")
+    assert_refused(answer, 401)
+    assert nothing_done(world)
+
+
+def test_an_activity_from_another_channel_is_refused_even_with_an_endorsed_key(tmp_path):
+    with OpenIdDouble.serving(KEY, endorsements=["msteams", "webchat"]) as double:
+        world = bot_world(tmp_path, double.metadata_url)
+        token = bot_token(KEY, audience=APP_ID, service_url=LOCAL_SERVICE_URL)
+        for channel in ("webchat", None):
+            activity = vote_activity(world)
+            activity["channelId"] = channel
+            assert_refused(post(activity, f"Bearer {token}"), 401)
+    assert nothing_done(world)

@@ -6,8 +6,11 @@ cannot serve its own keys). This is the same check, done with PyJWT, with the Op
 URL from ``settings.bot_openid_metadata_url`` (production default: the Bot Framework one), per
 "Bot Connector authentication": RS256 signature by a key of the metadata's JWKS, issuer
 ``https://api.botframework.com``, audience = our app id, not expired (5 minutes of skew),
-the ``serviceUrl`` claim equal to the activity's, the key endorsed for the activity's channel;
-and our own rule: the activity comes from our tenant.
+the ``serviceUrl`` claim equal to the activity's, and the signing key endorsed for the
+activity's channel, as the Bot Framework SDK checks it (``EndorsementsValidator``: a key with no
+``endorsements`` endorses nothing, so it is refused); and our own rules: the channel is Teams
+(``channelId`` is ``msteams``: this bot is installed nowhere else) and the activity comes from our
+tenant.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from typing import Any
 import jwt
 import requests
 
-from intake.adapters.retry import DEFAULT_TIMEOUT
 from intake.errors import UnauthenticatedActivity
 
 log = logging.getLogger(__name__)
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+TEAMS_CHANNEL_ID = "msteams"
+METADATA_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds, as every other HTTP call
 CLOCK_SKEW_SECONDS = 300
 KEYS_MAX_AGE_SECONDS = 24 * 3600  # the documentation asks for a refresh at least daily
 MIN_REFETCH_SECONDS = 60  # an unknown key id refetches the keys, at most once a minute
@@ -77,14 +81,15 @@ class BotTokenValidator:
         if claims.get("serviceurl") != service_url:
             log.warning("bot token refused: serviceUrl claim does not match the activity")
             raise UnauthenticatedActivity("The token is not for this service URL.")
+        channel = activity.get("channelId")
+        if channel != TEAMS_CHANNEL_ID:
+            log.warning("bot token refused: the activity is not from Teams")
+            raise UnauthenticatedActivity("The activity is not from Microsoft Teams.")
         endorsements = key.get("endorsements")
-        if endorsements is not None and activity.get("channelId") not in endorsements:
+        if not isinstance(endorsements, list) or channel not in endorsements:
             log.warning("bot token refused: key not endorsed for the channel")
             raise UnauthenticatedActivity("The token's key is not endorsed for this channel.")
-        tenant = (activity.get("conversation") or {}).get("tenantId") or (
-            (activity.get("channelData") or {}).get("tenant") or {}
-        ).get("id")
-        if not self.tenant_id or str(tenant or "").lower() != self.tenant_id.lower():
+        if not self.tenant_id or activity_tenant(activity).lower() != self.tenant_id.lower():
             log.warning("bot token refused: the activity is from another tenant")
             raise UnauthenticatedActivity("The activity is not from our tenant.")
 
@@ -111,7 +116,19 @@ class BotTokenValidator:
         self._fetched_at = time.monotonic()
 
     def _get_json(self, url: str) -> dict[str, Any]:
-        answer = self.http.get(url, timeout=DEFAULT_TIMEOUT)
+        answer = self.http.get(url, timeout=METADATA_TIMEOUT)
         answer.raise_for_status()
         body: dict[str, Any] = answer.json()
         return body
+
+
+def activity_tenant(activity: dict[str, Any]) -> str:
+    """The tenant an activity says it comes from (``conversation.tenantId``, else
+    ``channelData.tenant.id``); empty when neither is there or either has the wrong shape."""
+    conversation = activity.get("conversation")
+    tenant = conversation.get("tenantId") if isinstance(conversation, dict) else None
+    if not tenant:
+        channel_data = activity.get("channelData")
+        named = channel_data.get("tenant") if isinstance(channel_data, dict) else None
+        tenant = named.get("id") if isinstance(named, dict) else None
+    return tenant if isinstance(tenant, str) else ""
