@@ -18,8 +18,9 @@ from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
 from intake.adapters.sqlite_db import Database
-from intake.config import ConfigurationError, Settings, load_field_map, load_settings
+from intake.config import Settings, load_field_map, load_settings
 from intake.doctor import Check
+from intake.errors import ConfigurationError
 from intake.models import Identity
 from intake.ports import Services
 from intake.status_token import StatusKeys

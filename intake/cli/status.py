@@ -12,8 +12,7 @@ import secrets
 from typing import Any
 
 from intake import bootstrap, status_page
-from intake.config import ConfigurationError
-from intake.errors import RequestNotFound
+from intake.errors import ConfigurationError, RequestNotFound
 from intake.models import RequestRecord
 from intake.ports import Services
 
