@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from intake import bootstrap, triage, workflow
-from intake.errors import ConfigurationError, IntakeError
+from intake import triage, workflow
+from intake.cli.configured import configured_services
+from intake.errors import IntakeError
 from intake.models import RequestStatus, utcnow
 from intake.ports import Services
 
@@ -55,10 +56,8 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    try:
-        services = bootstrap.services()
-    except ConfigurationError as exc:
-        print(f"Intake is not configured:\n{exc}")
+    services = configured_services()
+    if services is None:
         return 2
     stuck = stuck_requests(services)
     if not arguments.request_id and not arguments.all:

@@ -11,8 +11,9 @@ import argparse
 import secrets
 from typing import Any
 
-from intake import bootstrap, status_page
-from intake.errors import ConfigurationError, RequestNotFound
+from intake import status_page
+from intake.cli.configured import configured_services
+from intake.errors import RequestNotFound
 from intake.models import RequestRecord
 from intake.ports import Services
 
@@ -30,10 +31,8 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    try:
-        services = bootstrap.services()
-    except ConfigurationError as exc:
-        print(f"Intake is not configured:\n{exc}")
+    services = configured_services()
+    if services is None:
         return 2
     try:
         record = find_request(arguments.request, services)
