@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from intake.adapters.local_clock import SqliteClock
 from intake.adapters.sqlite_db import Database
 from intake.errors import ExternalRejected
-from intake.models import Thread, utcnow
+from intake.models import Thread
 
 LOCAL_CHANNEL_ID = "19:local-support@thread.tacv2"
 
 
 class SqliteChannel:
-    def __init__(self, db: Database, channel_id: str = LOCAL_CHANNEL_ID) -> None:
+    def __init__(
+        self,
+        db: Database,
+        channel_id: str = LOCAL_CHANNEL_ID,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.db = db
+        self.clock = clock or SqliteClock(db)
         self.channel_id = channel_id
 
     def post_card(self, card: dict[str, Any], *, key: str) -> Thread:
-        now = utcnow().isoformat()
+        now = self.clock().isoformat()
         with self.db.transaction() as tx:
             row = tx.execute(
                 "SELECT activity_id, conversation_id FROM channel_threads WHERE key = ?", (key,)
@@ -48,7 +57,7 @@ class SqliteChannel:
                 " WHERE activity_id = ? AND conversation_id = ?",
                 (
                     json.dumps(card),
-                    utcnow().isoformat(),
+                    self.clock().isoformat(),
                     thread.activity_id,
                     thread.conversation_id,
                 ),

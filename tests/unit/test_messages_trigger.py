@@ -252,4 +252,6 @@ def test_only_the_bot_endpoint_and_the_api_description_are_anonymous():
     levels = {f.name: f.auth_level.upper() for f in FunctionTable(app).http}
     assert levels.pop("messages") == "ANONYMOUS"
     levels.pop("openapi_document", None)  # see tests/unit/test_auth_levels.py
+    # DevOps service hooks: a basic-auth shared secret checked in code (test_auth_levels.py).
+    assert levels.pop("devops_hooks") == "ANONYMOUS"
     assert set(levels.values()) == {"FUNCTION"}
