@@ -19,7 +19,6 @@ from intake.models import (
     Email,
     Identity,
     Iteration,
-    Mention,
     RequestRecord,
     Thread,
     TrackedItem,
@@ -120,20 +119,6 @@ class Channel(Protocol):
 
     def update_card(self, thread: Thread, card: dict[str, Any]) -> None:
         """Replace the card of a thread's first message, for everyone."""
-        ...
-
-    def reply(self, thread: Thread, text: str, *, mentions: tuple[Mention, ...], key: str) -> str:
-        """Reply in ``thread``; returns the reply's activity id.
-
-        ``text`` is already escaped markdown and names each mentioned person as
-        ``<at>Name</at>``: a mention with a Teams id notifies that person, one without is
-        shown as the name in bold. There is no idempotency key at the Bot Connector: the
-        caller records an attempt first (``key`` goes to the log and the local channel).
-        """
-        ...
-
-    def post(self, text: str, *, key: str) -> Thread:
-        """A new post in the channel (the digest): escaped markdown ``text``, no card."""
         ...
 
 

@@ -106,6 +106,8 @@ class FakeWorkItems:
         self.identities = {i.email.lower(): i for i in identities or []}
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
+        self.history: dict[int, list[dict[str, Any]]] = {}  # work item -> DevOps updates
+        self.changed_at: dict[int, datetime] = {}  # work item -> last change (the sweep)
 
     def _op(self, name: str, after: bool = False) -> None:
         self.faults.check(name, after=after)
@@ -196,6 +198,16 @@ class FakeWorkItems:
     def current_iteration(self) -> Iteration | None:
         self._op("current_iteration")
         return Iteration("it-7", "Sprint 7", "Intake\\Sprint 7")
+
+    def updates(self, work_item_id: int) -> list[dict[str, Any]]:
+        """The revisions a test wrote into ``history[id]`` (DevOps update JSON)."""
+        self._op("updates")
+        self._item(work_item_id)
+        return list(self.history.get(work_item_id, []))
+
+    def changed_since(self, watermark: datetime) -> list[int]:
+        self._op("changed_since")
+        return [i for i, at in sorted(self.changed_at.items()) if at > watermark]
 
     def _item(self, work_item_id: int) -> dict[str, Any]:
         if work_item_id not in self.items:
@@ -347,6 +359,8 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         self.leases: dict[str, str] = {}
         self.lease_until: dict[str, float] = {}
         self.clock: Callable[[], float] = time.monotonic
+        # The app's clock, for the record's timestamps (the world's clock; leases use ``clock``).
+        self.now: Callable[[], datetime] = utcnow
         self.lock = threading.Lock()
 
     def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
@@ -355,7 +369,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
             for known in self.records.values():
                 if known.request.idempotency_key == record.request.idempotency_key:
                     return known, False
-            self.records[record.request.id] = record.model_copy(update={"updated_at": utcnow()})
+            self.records[record.request.id] = record.model_copy(update={"updated_at": self.now()})
         return record, True
 
     def get_request(self, request_id: str) -> RequestRecord:
@@ -368,7 +382,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         with self.lock:
             record = self.records[request_id]
             record.steps.setdefault(step, result)
-            record.updated_at = utcnow()
+            record.updated_at = self.now()
         self.faults.check("record_step", after=True, detail=step)
 
     def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
@@ -376,7 +390,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         record = self.records[request_id]
         record.status = RequestStatus(status)
         record.last_error = last_error
-        record.updated_at = utcnow()
+        record.updated_at = self.now()
 
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
         self.faults.check("acquire_lease", after=False)
@@ -439,6 +453,7 @@ class FakeWorld:
         self.mailer = FakeMailer(self.faults)
         self.channel = FakeChannel(self.faults)
         self.store = FakeStore(self.faults)
+        self.store.now = lambda: self.clock()  # read late: tests replace the world's clock
         self.queue = FakeQueue(self.faults)
         self.directory = FakeDirectory(self.faults)
 
