@@ -76,6 +76,9 @@ param devopsTenantId string = ''
 param devopsClientId string = ''
 @secure()
 param devopsClientSecret string = ''
+@secure()
+@description('Shared secret of the DevOps service hook (basic-auth password); empty: no hook.')
+param devopsHookSecret string = ''
 
 // --- Microsoft Graph mail ------------------------------------------------------------------
 @description('Mailbox the emails are sent from.')
@@ -136,6 +139,7 @@ var stepsQueue = 'intake-steps'
 var vaultSecrets = {
   devopsPat: 'devops-pat'
   devopsClientSecret: 'devops-client-secret'
+  devopsHookSecret: 'devops-hook-secret'
   graphClientSecret: 'graph-client-secret'
   botAppSecret: 'bot-app-secret'
   functionKey: 'intake-function-key'
@@ -194,6 +198,7 @@ module vault 'modules/keyvault.bicep' = {
     secretNames: vaultSecrets
     devopsPat: devopsPat
     devopsClientSecret: devopsClientSecret
+    devopsHookSecret: devopsHookSecret
     graphClientSecret: graphClientSecret
     botAppSecret: botAppSecret
     statusSecret: statusSecret
@@ -206,6 +211,7 @@ var vaultRef = 'VaultName=${names.vault}'
 var secretSetting = {
   devopsPat: empty(devopsPat) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.devopsPat})'
   devopsClientSecret: empty(devopsClientSecret) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.devopsClientSecret})'
+  devopsHookSecret: empty(devopsHookSecret) ? '' : '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.devopsHookSecret})'
   graphClientSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.graphClientSecret})'
   botAppSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.botAppSecret})'
   statusSecret: '@Microsoft.KeyVault(${vaultRef};SecretName=${vaultSecrets.statusSecret})'
@@ -256,6 +262,7 @@ var intakeSettings = {
   INTAKE_TEAMS_SERVICE_URL: teamsServiceUrl
   INTAKE_TEAMS_CHANNEL_ID: teamsChannelId
   INTAKE_BOT_TOKEN_SCOPE: botTokenScope
+  INTAKE_DEVOPS_HOOK_SECRET: secretSetting.devopsHookSecret
   INTAKE_STEPS_QUEUE: stepsQueue
   INTAKE_TABLE_NAME: tableName
   // the client's side

@@ -13,7 +13,9 @@ from typing import Any
 from intake import telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
+from intake.adapters.local_clock import SqliteClock
 from intake.adapters.local_directory import LocalDirectory
+from intake.adapters.local_follow_ups import SqliteFollowUps
 from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
@@ -21,7 +23,7 @@ from intake.adapters.sqlite_db import Database
 from intake.config import Settings, load_field_map, load_settings
 from intake.doctor import Check
 from intake.errors import ConfigurationError
-from intake.models import Identity
+from intake.models import Identity, utcnow
 from intake.ports import Services
 from intake.status_token import StatusKeys
 
@@ -69,6 +71,8 @@ def build(settings: Settings, **overrides: Any) -> Services:
         field_maps=overrides.get("field_maps") or load_field_map(settings.field_map_path),
         directory=port("directory", _directory),
         status_keys=overrides.get("status_keys") or status_keys(settings),
+        clock=port("clock", _clock),
+        follow_ups=port("follow_ups", _follow_ups),
     )
 
 
@@ -97,6 +101,20 @@ def local_identities(settings: Settings) -> list[Identity]:
 
 
 LocalDb = Callable[[], Database]
+
+
+def _clock(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_azure_storage:
+        return utcnow  # in Azure, time is the wall's
+    # Locally, time is kept in the SQLite file: ``POST /dev/api/clock`` can stop it, and every
+    # thread and process over the file reads the same time.
+    return SqliteClock(local_db())
+
+
+def _follow_ups(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_azure_storage:
+        return None  # no Table Storage adapter yet: follow-ups are off in Azure (issue 13)
+    return SqliteFollowUps(local_db())
 
 
 def _store(settings: Settings, local_db: LocalDb) -> Any:

@@ -196,6 +196,13 @@ class Settings(BaseSettings):
     steps_queue: str = Field("intake-steps", description="Queue of request steps.")
     table_name: str = Field("intake", description="Table of recorded requests.")
 
+    # --- follow-ups: the DevOps service hook and the follow_up timer (issue 13) -------------
+    devops_hook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret DevOps service hooks send as the basic-auth password of "
+        "POST /api/devops/hooks (empty: the hook is refused; the sweep still finds changes).",
+    )
+
     # --- telemetry --------------------------------------------------------------------------
     applicationinsights_connection_string: SecretStr = Field(
         SecretStr(""), description="Turns on OpenTelemetry export to Application Insights."
@@ -356,7 +363,13 @@ class Settings(BaseSettings):
                 "INTAKE_LOGIN_AUTHORITY must be an https URL (msal refuses others)",
             )
         problems.extend(self._status_key_problems())
-        for name in ("devops_pat", "devops_client_secret", "graph_client_secret", "bot_app_secret"):
+        for name in (
+            "devops_pat",
+            "devops_client_secret",
+            "graph_client_secret",
+            "bot_app_secret",
+            "devops_hook_secret",
+        ):
             value: SecretStr = getattr(self, name)
             if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 problems.append(f"INTAKE_{name.upper()} is a placeholder: set the real secret")

@@ -220,6 +220,28 @@ class Thread:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A person named in a channel reply: ``teams_id`` (``29:…``) when Intake knows it, so
+    Teams notifies them; without one the reply shows the name in bold."""
+
+    name: str
+    teams_id: str = ""
+
+
+@dataclass(frozen=True)
+class TrackedItem:
+    """A work item the follow-up timer follows: its request, its cached history (DevOps
+    updates, oldest first; trimmed to what the clocks read) and when it next needs us."""
+
+    work_item_id: int
+    request_id: str
+    updates: tuple[dict[str, Any], ...] = ()
+    next_due_at: datetime | None = None
+    running: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Iteration:
     id: str
     name: str

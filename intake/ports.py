@@ -8,7 +8,7 @@ replay, whether the effect already happened (reconciliation).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,8 +19,10 @@ from intake.models import (
     Email,
     Identity,
     Iteration,
+    Mention,
     RequestRecord,
     Thread,
+    TrackedItem,
     Vote,
     WorkItem,
     WorkItemDraft,
@@ -82,6 +84,21 @@ class WorkItems(Protocol):
         """The page of a work item, for people."""
         ...
 
+    def updates(self, work_item_id: int) -> list[dict[str, Any]]:
+        """Every revision of a work item, oldest first, as DevOps' ``WorkItemUpdate`` JSON
+        (``rev``, ``revisedBy``, ``revisedDate``, ``fields: {ref: {oldValue, newValue}}``).
+
+        Raw DevOps JSON on purpose: the SLA rules read state, severity and who acted from it
+        on either board. When a revision was made is its ``System.ChangedDate``; the latest
+        revision's ``revisedDate`` is ``9999-01-01``. Read page by page (``$top``/``$skip``).
+        """
+        ...
+
+    def changed_since(self, watermark: datetime) -> list[int]:
+        """Ids of Intake's work items (tag ``intake``) changed after ``watermark``, to the
+        second or better (never rounded to a day), oldest change first."""
+        ...
+
 
 class Mailer(Protocol):
     """Outgoing email (real: Microsoft Graph sendMail; local: the SQLite outbox)."""
@@ -104,6 +121,23 @@ class Channel(Protocol):
 
     def update_card(self, thread: Thread, card: dict[str, Any]) -> None:
         """Replace the card of a thread's first message, for everyone."""
+        ...
+
+    def reply(
+        self, thread: Thread, text: str, *, key: str, mentions: Sequence[Mention] = ()
+    ) -> str:
+        """Reply in ``thread`` (a reminder, a note); returns the reply's activity id.
+
+        ``text`` is Teams markdown in which each mention appears as ``<at>{name}</at>``;
+        ``mentions`` with a ``teams_id`` become mention entities (Teams notifies them), the
+        others are shown in bold. ``key`` is the message's effect key: a second call with the
+        same key posts nothing and returns the first reply's id where the channel can tell.
+        """
+        ...
+
+    def post(self, text: str, *, key: str, mentions: Sequence[Mention] = ()) -> Thread:
+        """A new post (not a reply) in the support channel, e.g. the SLA digest; same ``key``
+        and ``mentions`` rules as ``reply``."""
         ...
 
 
@@ -183,6 +217,56 @@ class Store(Protocol):
         ...
 
 
+class FollowUps(Protocol):
+    """What the follow-up timer keeps between runs (local: SQLite). All of it is derived from
+    DevOps and Intake's own records, so all of it can be thrown away and rebuilt, except the
+    effect keys, which say what was already said."""
+
+    def mark_changed(self, work_item_id: int, at: datetime) -> None:
+        """Remember that the work item changed (a service hook said so) at ``at``."""
+        ...
+
+    def changed(self) -> dict[int, datetime]:
+        """The work items marked changed and not forgotten since, with when they were marked."""
+        ...
+
+    def forget_changed(self, marks: dict[int, datetime]) -> None:
+        """Forget these marks, unless a work item was marked again after its mark here."""
+        ...
+
+    def watermark(self) -> datetime | None:
+        """Until when the last sweep looked for changed work items (None: never)."""
+        ...
+
+    def set_watermark(self, at: datetime) -> None:
+        """Record until when this sweep looked."""
+        ...
+
+    def item(self, work_item_id: int) -> TrackedItem | None:
+        """The cached history of a work item Intake follows, if cached."""
+        ...
+
+    def save_item(self, item: TrackedItem) -> None:
+        """Cache (replace) the history of a followed work item and when it next needs us."""
+        ...
+
+    def due(self, now: datetime, *, limit: int = 500) -> list[TrackedItem]:
+        """Followed work items whose next due instant is ``now`` or earlier, earliest first."""
+        ...
+
+    def running(self) -> list[TrackedItem]:
+        """Followed work items whose clock runs (the digest's list)."""
+        ...
+
+    def claim_effect(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
+        """Store ``value`` under effect ``key`` unless something is there; return what is.
+
+        Atomic, write-once: how a reminder, an escalation or a digest is said at most once
+        (``sla:{item}:{cycle}:{threshold}``, ``digest:{date}:{slot}``).
+        """
+        ...
+
+
 class Directory(Protocol):
     """Who belongs to which Entra group (real: Microsoft Graph; local: the configured people)."""
 
@@ -217,3 +301,5 @@ class Services:
     # The keys of the clients' status links (bootstrap: the settings' or the data folder's;
     # this default is a random key for this process only, for services built by hand).
     status_keys: StatusKeys = field(default_factory=StatusKeys.ephemeral)
+    # What the follow-up timer keeps between runs; None: follow-ups are off (no store for them).
+    follow_ups: FollowUps | None = None

@@ -136,7 +136,9 @@ def record_vote(
             scrum_master=bool(scrum_master),
             notice="Voting is closed: this is decided.",
         )
-    vote = Vote(voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice)
+    vote = Vote(
+        voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice, at=services.clock()
+    )
     previous = services.store.set_vote(request_id, vote)
     state = state_of(request_id, services)
     if previous is None or previous.choice != choice:
@@ -181,6 +183,7 @@ def decide(
         return triage_view(state, services.settings, scrum_master=True, notice=refusal)
     try:
         mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
+        mine = mine.model_copy(update={"at": services.clock()})  # the app's one clock
     except InvalidDecision as exc:
         return triage_view(state, services.settings, scrum_master=True, notice=str(exc))
     # Unfinished from now until the decision's run ends: the timer (``resume_stalled``) and

@@ -20,7 +20,6 @@ from intake.models import (
     RequestRecord,
     RequestStatus,
     Step,
-    utcnow,
 )
 from intake.ports import Services
 from intake.request_steps import STEP_PLAN
@@ -55,7 +54,10 @@ def submit_request(body: bytes, content_type: str | None, services: Services) ->
     """Validate a Forms submission, record it durably, enqueue its steps."""
     settings = services.settings
     submission = parse_body(body, content_type, max_bytes=settings.max_body_bytes)
-    request = to_request(submission, services.field_maps)
+    # Received now by the app's one clock (the SLA clocks start from it).
+    request = to_request(submission, services.field_maps).model_copy(
+        update={"received_at": services.clock()}
+    )
     record, created = services.store.add_request(RequestRecord(request=request))
     if created:
         log.info("request %s recorded for form %s", request.id, request.form_id)
@@ -101,7 +103,7 @@ def resume_stalled_requests(services: Services, *, quiet_for: float = 300.0) -> 
 
     Decisions too: a decided request is unfinished until its decision's run ends, and
     ``run_steps`` hands a decided request on to that run."""
-    now = utcnow()
+    now = services.clock()
     resumed = []
     for status in (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS):
         for record in services.store.list_requests(status=status.value, limit=500):

@@ -17,7 +17,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from intake.models import (
     Email,
     Identity,
     Iteration,
+    Mention,
     RequestRecord,
     RequestStatus,
     Thread,
@@ -107,6 +108,8 @@ class FakeWorkItems:
         self.identities = {i.email.lower(): i for i in identities or []}
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
+        self.history: dict[int, list[dict[str, Any]]] = {}  # work item -> DevOps updates
+        self.changed_at: dict[int, datetime] = {}  # work item -> last change (the sweep)
 
     def _op(self, name: str, after: bool = False) -> None:
         self.faults.check(name, after=after)
@@ -198,6 +201,16 @@ class FakeWorkItems:
         self._op("current_iteration")
         return Iteration("it-7", "Sprint 7", "Intake\\Sprint 7")
 
+    def updates(self, work_item_id: int) -> list[dict[str, Any]]:
+        """The revisions a test wrote into ``history[id]`` (DevOps update JSON)."""
+        self._op("updates")
+        self._item(work_item_id)
+        return list(self.history.get(work_item_id, []))
+
+    def changed_since(self, watermark: datetime) -> list[int]:
+        self._op("changed_since")
+        return [i for i, at in sorted(self.changed_at.items()) if at > watermark]
+
     def _item(self, work_item_id: int) -> dict[str, Any]:
         if work_item_id not in self.items:
             raise ExternalRejected(f"work item {work_item_id} not found", remote_status=404)
@@ -244,6 +257,7 @@ class FakeChannel:
         self.faults = faults
         self.keyed = keyed
         self.threads: dict[str, dict[str, Any]] = {}
+        self.posts: list[dict[str, Any]] = []  # replies (reply_to: the card's id) and posts
 
     def post_card(self, card: dict[str, Any], *, key: str) -> Thread:
         self.faults.check("post_card", after=False)
@@ -265,6 +279,40 @@ class FakeChannel:
         self.threads[thread.activity_id]["card"] = card
         self.threads[thread.activity_id]["updates"] += 1
         self.faults.check("update_card", after=True)
+
+    def reply(
+        self, thread: Thread, text: str, *, key: str, mentions: Sequence[Mention] = ()
+    ) -> str:
+        self.faults.check("reply", after=False)
+        if thread.activity_id not in self.threads:
+            raise ExternalRejected("no such thread", system="channel", remote_status=404)
+        activity_id = self._add_post(thread.activity_id, text, key, mentions)
+        self.faults.check("reply", after=True)
+        return activity_id
+
+    def post(self, text: str, *, key: str, mentions: Sequence[Mention] = ()) -> Thread:
+        self.faults.check("post", after=False)
+        activity_id = self._add_post(None, text, key, mentions)
+        self.faults.check("post", after=True)
+        return Thread(f"19:c;messageid={activity_id}", activity_id)
+
+    def _add_post(
+        self, reply_to: str | None, text: str, key: str, mentions: Sequence[Mention]
+    ) -> str:
+        for post in self.posts:
+            if self.keyed and post["key"] == key:
+                return str(post["activity_id"])
+        activity_id = str(5000 + len(self.posts))
+        self.posts.append(
+            {
+                "activity_id": activity_id,
+                "reply_to": reply_to,
+                "key": key,
+                "text": text,
+                "mentions": list(mentions),
+            }
+        )
+        return activity_id
 
 
 class FakeClaimsAndVotes:
@@ -349,6 +397,8 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         self.leases: dict[str, str] = {}
         self.lease_until: dict[str, float] = {}
         self.clock: Callable[[], float] = time.monotonic
+        # The app's clock, for the record's timestamps (the world's clock; leases use ``clock``).
+        self.now: Callable[[], datetime] = utcnow
         self.lock = threading.Lock()
 
     def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
@@ -357,7 +407,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
             for known in self.records.values():
                 if known.request.idempotency_key == record.request.idempotency_key:
                     return known, False
-            self.records[record.request.id] = record.model_copy(update={"updated_at": utcnow()})
+            self.records[record.request.id] = record.model_copy(update={"updated_at": self.now()})
         return record, True
 
     def get_request(self, request_id: str) -> RequestRecord:
@@ -379,7 +429,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         with self.lock:
             record = self.records[request_id]
             record.steps.setdefault(step, result)
-            record.updated_at = utcnow()
+            record.updated_at = self.now()
         self.faults.check("record_step", after=True, detail=step)
 
     def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
@@ -387,7 +437,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         record = self.records[request_id]
         record.status = RequestStatus(status)
         record.last_error = last_error
-        record.updated_at = utcnow()
+        record.updated_at = self.now()
 
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
         self.faults.check("acquire_lease", after=False)
@@ -450,6 +500,7 @@ class FakeWorld:
         self.mailer = FakeMailer(self.faults)
         self.channel = FakeChannel(self.faults)
         self.store = FakeStore(self.faults)
+        self.store.now = lambda: self.clock()  # read late: tests replace the world's clock
         self.queue = FakeQueue(self.faults)
         self.directory = FakeDirectory(self.faults)
         self.status_keys = StatusKeys(b"status-key-of-the-fake-world-0123456789")

@@ -5,12 +5,14 @@ param location string
 param tags object
 @description('Principal (the Function App identity) that reads the secrets.')
 param principalId string
-@description('Secret names by role: devopsPat, devopsClientSecret, graphClientSecret, botAppSecret, statusSecret, statusPreviousSecret.')
+@description('Secret names by role: devopsPat, devopsClientSecret, devopsHookSecret, graphClientSecret, botAppSecret, statusSecret, statusPreviousSecret.')
 param secretNames object
 @secure()
 param devopsPat string
 @secure()
 param devopsClientSecret string
+@secure()
+param devopsHookSecret string
 @secure()
 param graphClientSecret string
 @secure()
@@ -47,6 +49,12 @@ resource devopsClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01'
   parent: vault
   name: secretNames.devopsClientSecret
   properties: { value: devopsClientSecret }
+}
+
+resource devopsHookSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(devopsHookSecret)) {
+  parent: vault
+  name: secretNames.devopsHookSecret
+  properties: { value: devopsHookSecret }
 }
 
 resource graphClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -26,6 +27,8 @@ from intake.errors import StaleWorkItem
 from intake.models import Comment, Identity, Iteration, WorkItem, WorkItemDraft, WorkItemRef
 
 T = TypeVar("T")
+UPDATES_LOCATION = "6570bf97-d02c-4a91-8d93-3abe9895b1a9"  # workItems/{id}/updates
+UPDATES_PAGE = 200  # revisions per page of the updates read
 IDENTITY_TTL = 3600.0  # seconds a looked-up identity (or its absence) is trusted
 KEY_ATTRIBUTE = "data-intake-key"
 
@@ -105,6 +108,53 @@ class DevOpsWorkItems:
             return [_op("add", "/relations/-", {"rel": relation, "url": target_url})]
 
         self._patch_guarded(source_id, change, expand="relations")
+
+    # --- history (the follow-up timer) ---------------------------------------------------------
+    def updates(self, work_item_id: int) -> list[dict[str, Any]]:
+        """``GET {project}/_apis/wit/workItems/{id}/updates`` page by page (``$top``/``$skip``),
+        as DevOps' own JSON: the SDK's models would turn dates and field values into objects
+        the SLA rules do not read."""
+        wit = self.clients.wit()
+        found: list[dict[str, Any]] = []
+        while True:
+            skip = len(found)
+
+            def page(skip: int = skip) -> Any:
+                response = wit._send(
+                    http_method="GET",
+                    location_id=UPDATES_LOCATION,
+                    version="7.1",
+                    route_values={"project": self.project, "id": work_item_id},
+                    query_parameters={"$top": UPDATES_PAGE, "$skip": skip},
+                )
+                return response.json().get("value", [])
+
+            values = with_retries(lambda: sdk_call(page), system=SYSTEM)
+            found.extend(values)
+            if len(values) < UPDATES_PAGE:
+                return found
+
+    def changed_since(self, watermark: datetime) -> list[int]:
+        """WIQL on ``System.ChangedDate`` with ``timePrecision=true``: without it DevOps
+        compares dates by day and a sweep would re-read everything changed today."""
+        from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
+
+        tag = (self.settings.tags or ["intake"])[0].replace("'", "''")
+        since = watermark.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        query = (
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
+            f" AND [System.Tags] CONTAINS '{tag}' AND [System.ChangedDate] > '{since}'"
+            " ORDER BY [System.ChangedDate]"
+        )
+        wit = self.clients.wit()
+        context = TeamContext(project=self.project, team=self.team)
+        result = with_retries(
+            lambda: sdk_call(
+                lambda: wit.query_by_wiql(Wiql(query=query), context, time_precision=True)
+            ),
+            system=SYSTEM,
+        )
+        return [int(item.id) for item in result.work_items or []]
 
     # --- discussion -----------------------------------------------------------------------
     def add_comment(self, work_item_id: int, comment: Comment) -> int:

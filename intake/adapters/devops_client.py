@@ -40,6 +40,7 @@ SPEC_VERSIONS = {
     "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b": "7.1",  # GET/PATCH workitems/{id}
     "608aac0a-32e1-4493-a863-b9cf4566d257": "7.1-preview.4",  # workItems/{id}/comments
     "1a9c53f7-f243-4447-b110-35ef023636e4": "7.1",  # POST {team}/_apis/wit/wiql
+    "6570bf97-d02c-4a91-8d93-3abe9895b1a9": "7.1",  # GET workItems/{id}/updates
     "7c8d7a76-4a09-43e8-b5df-bd792f4ac6aa": "7.1",  # GET workitemtypes[/{type}]
     "7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa": "7.1",  # GET workitemtypes/{type}/states
     "bd293ce5-3d25-4192-8e67-e8092e879efb": "7.1",  # GET workitemtypes/{type}/fields (doctor)

@@ -7,31 +7,38 @@ against the DevOps identities API.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from intake.adapters import local_board_history as history
+from intake.adapters.local_board_history import INTAKE_IDENTITY
+from intake.adapters.local_clock import SqliteClock
 from intake.adapters.sqlite_db import Database
 from intake.errors import ExternalRejected
-from intake.models import (
-    Comment,
-    Identity,
-    Iteration,
-    WorkItem,
-    WorkItemDraft,
-    WorkItemRef,
-    utcnow,
-)
+from intake.models import Comment, Identity, Iteration, WorkItem, WorkItemDraft, WorkItemRef
 
 LOCAL_SPRINT = Iteration(id="local-sprint-1", name="Sprint 1", path="Intake\\Sprint 1")
 
 
 class SqliteBoard:
     def __init__(
-        self, db: Database, *, base_url: str, people: list[Identity], initial_state: str = "New"
+        self,
+        db: Database,
+        *,
+        base_url: str,
+        people: list[Identity],
+        initial_state: str = "New",
+        intake_tag: str = "intake",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
+        self.clock = clock or SqliteClock(db)
         self.base_url = base_url
         self.people = {person.email.lower(): person for person in people}
         self.initial_state = initial_state
+        self.intake_tag = intake_tag  # the tag every request's work item carries
 
     def url(self, work_item_id: int) -> str:
         return f"{self.base_url}/dev/board#work-item-{work_item_id}"
@@ -39,6 +46,7 @@ class SqliteBoard:
     def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
         fields = draft.field_values()
         tags = [tag, *draft.tags]
+        now = self.clock()
         with self.db.transaction() as tx:
             cursor = tx.execute(
                 "INSERT INTO work_items (type, rev, state, fields, tags, created_at)"
@@ -48,11 +56,26 @@ class SqliteBoard:
                     self.initial_state,
                     json.dumps(fields),
                     json.dumps(tags),
-                    utcnow().isoformat(),
+                    history.stamp(now),
                 ),
             )
             work_item_id = int(cursor.lastrowid or 0)
-            self._history(tx, work_item_id, 1, {"created": draft.type, "state": self.initial_state})
+            created = {
+                **fields,
+                "System.Id": work_item_id,
+                "System.WorkItemType": draft.type,
+                "System.State": self.initial_state,
+                "System.Tags": "; ".join(tags),
+                "System.CreatedDate": history.stamp(now),
+                "System.CreatedBy": history.identity_ref(INTAKE_IDENTITY),
+            }
+            self._revision(
+                tx,
+                work_item_id,
+                1,
+                {name: history.changed(None, value) for name, value in created.items()},
+                INTAKE_IDENTITY,
+            )
         return WorkItemRef(work_item_id, self.url(work_item_id))
 
     def find_by_tag(self, tag: str) -> WorkItemRef | None:
@@ -85,15 +108,7 @@ class SqliteBoard:
         )
 
     def set_state(self, work_item_id: int, state: str) -> None:
-        with self.db.transaction() as tx:
-            row = self._row(tx, work_item_id)
-            if row["state"] == state:
-                return
-            rev = row["rev"] + 1
-            tx.execute(
-                "UPDATE work_items SET state = ?, rev = ? WHERE id = ?", (state, rev, work_item_id)
-            )
-            self._history(tx, work_item_id, rev, {"state": [row["state"], state]})
+        self.change(work_item_id, state=state)
 
     def update(
         self,
@@ -102,25 +117,53 @@ class SqliteBoard:
         fields: dict[str, Any] | None = None,
         add_tags: tuple[str, ...] = (),
     ) -> None:
+        self.change(work_item_id, fields=fields, add_tags=add_tags)
+
+    def change(
+        self,
+        work_item_id: int,
+        *,
+        state: str | None = None,
+        fields: dict[str, Any] | None = None,
+        add_tags: tuple[str, ...] = (),
+        by: Identity = INTAKE_IDENTITY,
+    ) -> int | None:
+        """One revision setting ``state``, ``fields`` and tags, made by ``by``; returns its
+        number, or None when nothing changes (a replay adds no revision)."""
         with self.db.transaction() as tx:
             row = self._row(tx, work_item_id)
             current = json.loads(row["fields"])
-            current.update(fields or {})
             tags = json.loads(row["tags"])
-            tags.extend(tag for tag in add_tags if tag not in tags)
+            wanted = {**current, **(fields or {})}
+            new_tags = tags + [tag for tag in add_tags if tag not in tags]
+            delta = {
+                name: history.changed(current.get(name), value)
+                for name, value in wanted.items()
+                if current.get(name) != value
+            }
+            if new_tags != tags:
+                delta["System.Tags"] = history.changed("; ".join(tags), "; ".join(new_tags))
+            new_state = row["state"] if state is None else state
+            if new_state != row["state"]:
+                delta["System.State"] = history.changed(row["state"], new_state)
+            if not delta:
+                return None
             rev = row["rev"] + 1
             tx.execute(
-                "UPDATE work_items SET fields = ?, tags = ?, rev = ? WHERE id = ?",
-                (json.dumps(current), json.dumps(tags), rev, work_item_id),
+                "UPDATE work_items SET state = ?, fields = ?, tags = ?, rev = ? WHERE id = ?",
+                (new_state, json.dumps(wanted), json.dumps(new_tags), rev, work_item_id),
             )
-            self._history(tx, work_item_id, rev, {"fields": fields or {}, "tags": list(add_tags)})
+            self._revision(tx, work_item_id, rev, delta, by)
+            return int(rev)
 
-    def add_comment(self, work_item_id: int, comment: Comment) -> int:
+    def add_comment(
+        self, work_item_id: int, comment: Comment, *, by: Identity = INTAKE_IDENTITY
+    ) -> int:
         html = comment.html
         if comment.mention is not None:
             html = f"{mention_html(comment.mention)} {html}"
         with self.db.transaction() as tx:
-            self._row(tx, work_item_id)
+            row = self._row(tx, work_item_id)
             existing = tx.execute(
                 "SELECT id FROM work_item_comments WHERE work_item_id = ? AND key = ?",
                 (work_item_id, comment.key),
@@ -135,10 +178,44 @@ class SqliteBoard:
                     comment.key,
                     html,
                     comment.mention.email if comment.mention else None,
-                    utcnow().isoformat(),
+                    history.stamp(self.clock()),
                 ),
             )
+            count = tx.execute(
+                "SELECT COUNT(*) AS n FROM work_item_comments WHERE work_item_id = ?",
+                (work_item_id,),
+            ).fetchone()["n"]
+            rev = row["rev"] + 1
+            tx.execute("UPDATE work_items SET rev = ? WHERE id = ?", (rev, work_item_id))
+            self._revision(
+                tx,
+                work_item_id,
+                rev,
+                {
+                    "System.CommentCount": history.changed(count - 1, count),
+                    "System.History": {"newValue": html},
+                },
+                by,
+            )
             return int(cursor.lastrowid or 0)
+
+    def updates(self, work_item_id: int) -> list[dict[str, Any]]:
+        with self.db.connect() as db:
+            self._row(db, work_item_id)
+            return history.updates(db, work_item_id, self.url(work_item_id))
+
+    def changed_since(self, watermark: datetime) -> list[int]:
+        with self.db.connect() as db:
+            return history.changed_since(db, watermark, self.intake_tag)
+
+    def person(self, email: str) -> Identity:
+        """Who a local person is on the board: a configured person, else a stranger known only
+        by their email (the board records whoever acts)."""
+        known = self.people.get(email.strip().lower())
+        if known is not None:
+            return known
+        stranger = uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email.strip().lower()}")
+        return Identity(str(stranger), email.strip(), email.strip())
 
     def add_link(self, source_id: int, target_id: int, relation: str) -> None:
         with self.db.transaction() as tx:
@@ -188,12 +265,16 @@ class SqliteBoard:
             )
         return row
 
-    @staticmethod
-    def _history(tx: Any, work_item_id: int, rev: int, change: dict[str, Any]) -> None:
-        tx.execute(
-            "INSERT INTO work_item_history (work_item_id, rev, change, at) VALUES (?, ?, ?, ?)",
-            (work_item_id, rev, json.dumps(change), utcnow().isoformat()),
-        )
+    def _revision(
+        self,
+        tx: Any,
+        work_item_id: int,
+        rev: int,
+        fields: dict[str, dict[str, Any]],
+        by: Identity,
+    ) -> None:
+        previous = history.last_stamp(tx, work_item_id)
+        history.record(tx, work_item_id, rev, fields, by=by, at=self.clock(), previous_at=previous)
 
 
 def mention_html(identity: Identity) -> str:

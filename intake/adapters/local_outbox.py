@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from intake.adapters.local_clock import SqliteClock
 from intake.adapters.sqlite_db import Database
-from intake.models import Email, utcnow
+from intake.models import Email
 
 
 class SqliteOutbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
+        self.clock = clock or SqliteClock(db)
 
     def send(self, email: Email) -> str:
         message_id = f"<{uuid.uuid4().hex}@intake.local>"
@@ -34,7 +38,7 @@ class SqliteOutbox:
                     email.text,
                     email.html,
                     email.work_item_id,
-                    utcnow().isoformat(),
+                    self.clock().isoformat(),
                 ),
             )
             tx.execute(

@@ -100,6 +100,14 @@ class SqliteQueue:
             )
             return False
 
+    def pending(self) -> int:
+        """Messages of this queue not yet completed (visible, being run or awaiting a retry)."""
+        with self.db.connect() as db:
+            row = db.execute(
+                "SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ?", (self.name,)
+            ).fetchone()
+        return int(row["n"])
+
     @property
     def poison_name(self) -> str:
         return f"{self.name}-poison"

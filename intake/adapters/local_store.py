@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from intake.adapters.local_clock import SqliteClock
 from intake.adapters.sqlite_db import Database
 from intake.errors import RequestNotFound
-from intake.models import RequestRecord, RequestStatus, Vote, utcnow
+from intake.models import RequestRecord, RequestStatus, Vote
 
 # A request row with its status-link nonce (a row of its own: revoking touches nothing else).
 _SELECT = (
@@ -18,11 +21,13 @@ _SELECT = (
 
 
 class SqliteStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
+        # Timestamps by the app's clock; leases by the wall (they must expire while frozen).
+        self.clock = clock or SqliteClock(db)
 
     def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
-        now = utcnow().isoformat()
+        now = self.clock().isoformat()
         with self.db.transaction() as tx:
             row = tx.execute(
                 "SELECT id FROM requests WHERE idempotency_key = ?",
@@ -61,18 +66,18 @@ class SqliteStore:
             tx.execute(
                 "INSERT OR IGNORE INTO steps (request_id, step, result, done_at)"
                 " VALUES (?, ?, ?, ?)",
-                (request_id, step, json.dumps(result), utcnow().isoformat()),
+                (request_id, step, json.dumps(result), self.clock().isoformat()),
             )
             tx.execute(
                 "UPDATE requests SET updated_at = ? WHERE id = ?",
-                (utcnow().isoformat(), request_id),
+                (self.clock().isoformat(), request_id),
             )
 
     def set_status(self, request_id: str, status: str, *, last_error: str = "") -> None:
         with self.db.write() as db:
             db.execute(
                 "UPDATE requests SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                (status, last_error, utcnow().isoformat(), request_id),
+                (status, last_error, self.clock().isoformat(), request_id),
             )
 
     def set_status_nonce(self, request_id: str, nonce: str) -> None:
@@ -83,7 +88,7 @@ class SqliteStore:
                 "INSERT INTO status_nonces (request_id, nonce, changed_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (request_id) DO UPDATE SET nonce = excluded.nonce,"
                 " changed_at = excluded.changed_at",
-                (request_id, nonce, utcnow().isoformat()),
+                (request_id, nonce, self.clock().isoformat()),
             )
 
     def acquire_lease(self, request_id: str, owner: str, seconds: float) -> bool:
@@ -135,7 +140,7 @@ class SqliteStore:
             tx.execute(
                 "INSERT OR IGNORE INTO claims (request_id, name, value, claimed_at)"
                 " VALUES (?, ?, ?, ?)",
-                (request_id, name, json.dumps(value), utcnow().isoformat()),
+                (request_id, name, json.dumps(value), self.clock().isoformat()),
             )
             row = tx.execute(
                 "SELECT value FROM claims WHERE request_id = ? AND name = ?", (request_id, name)
@@ -169,7 +174,7 @@ class SqliteStore:
                 db.execute(
                     "INSERT INTO scrum_masters (teams_id, name, first_seen) VALUES (?, ?, ?)"
                     " ON CONFLICT (teams_id) DO UPDATE SET name = excluded.name",
-                    (teams_id, name, utcnow().isoformat()),
+                    (teams_id, name, self.clock().isoformat()),
                 )
             else:
                 db.execute("DELETE FROM scrum_masters WHERE teams_id = ?", (teams_id,))

@@ -128,6 +128,41 @@ CREATE TABLE IF NOT EXISTS outbox_headers (
     reply_to TEXT NOT NULL,
     headers TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS follow_up_items (
+    work_item_id INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    updates TEXT NOT NULL,
+    next_due_at TEXT,
+    running INTEGER NOT NULL DEFAULT 0,
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS follow_up_due ON follow_up_items (next_due_at);
+CREATE TABLE IF NOT EXISTS follow_up_changed (
+    work_item_id INTEGER PRIMARY KEY,
+    marked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS follow_up_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS follow_up_effects (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    claimed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channel_posts (
+    activity_id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    reply_to TEXT,
+    key TEXT NOT NULL,
+    text TEXT NOT NULL,
+    mentions TEXT NOT NULL,
+    posted_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    now TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS channel_threads (
     activity_id TEXT PRIMARY KEY,
     conversation_id TEXT NOT NULL,

@@ -119,6 +119,8 @@ def read_activity(body: bytes) -> dict[str, Any]:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "activity"
         raise InvalidActivity(f"The activity's {field} is not valid: {first['msg']}.") from None
+    except (TypeError, ValueError):  # the SDK's ChannelId raises these itself (a blank channelId)
+        raise InvalidActivity("The activity's channelId is not valid.") from None
     # What the SDK needs for any turn (it builds a conversation reference and a Connector
     # client from them), checked here so that their absence is a 400, not a failed turn.
     if not model.conversation or not model.conversation.id:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from intake import triage, workflow
 from intake.cli.configured import configured_services
 from intake.errors import IntakeError
-from intake.models import RequestStatus, utcnow
+from intake.models import RequestStatus
 from intake.ports import Services
 
 UNFINISHED = (RequestStatus.FAILED, RequestStatus.IN_PROGRESS, RequestStatus.RECEIVED)
@@ -88,7 +88,7 @@ def run(arguments: argparse.Namespace) -> int:
 def stuck_requests(services: Services) -> list[Stuck]:
     """Every request that is not done, and every request with a poisoned message."""
     poison = poison_messages(services)
-    now = utcnow()
+    now = services.clock()
     found: dict[str, Stuck] = {}
     for status in UNFINISHED:
         for record in services.store.list_requests(status=status.value, limit=1000):

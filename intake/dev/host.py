@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,8 +28,8 @@ from azure.functions.timer import TimerRequest
 
 from intake import bootstrap
 from intake.adapters.local_queue import SqliteQueue
-from intake.dev import pages
-from intake.dev.schedule import Schedule
+from intake.dev import driving, pages
+from intake.dev.schedule import Schedule, next_due
 from intake.ports import Services
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,9 @@ class LocalHost:
         self.loop = asyncio.new_event_loop()
         self.threads: list[threading.Thread] = []
         self.server: ThreadingHTTPServer | None = None
+        # The instant timers have been run up to (the app's clock, to the second).
+        self._timers_at = services.clock().replace(microsecond=0)
+        self._timers_lock = threading.RLock()
         bootstrap.override(services)
 
     # --- running functions --------------------------------------------------------------
@@ -165,6 +168,8 @@ class LocalHost:
         self, method: str, url: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(url).path
+        if driving.serves(method, path):
+            return driving.handle(self, method, path, headers, body)
         if path.startswith("/dev/") or path == "/dev" or path == "/":
             return pages.handle(self, method, url, headers, body)
         if not path.startswith(ROUTE_PREFIX):
@@ -228,21 +233,47 @@ class LocalHost:
                 queue.complete(message)
 
     def run_timers(self) -> None:
-        last = datetime.now(UTC).replace(microsecond=0)
         while not self.stopping.wait(0.5):
-            now = datetime.now(UTC).replace(microsecond=0)
-            while last < now:  # every second once, even if a wait overran one
-                last += timedelta(seconds=1)
-                self.fire_due_timers(last)
+            self.advance_timers(self.services.clock())
+
+    def advance_timers(self, now: datetime) -> list[str]:
+        """Run, once each, every timer whose schedule fell due after the last instant timers
+        were run for and up to ``now`` (the app's clock: the wall's, or where
+        ``POST /dev/api/clock`` set it). A timer that fell due several times in a jump runs
+        once, as the Functions host runs a past-due timer once. Returns the timers run."""
+        with self._timers_lock:
+            ran = []
+            if now > self._timers_at:
+                for timer in self.table.timers:
+                    if next_due(timer.schedule, self._timers_at, now) is not None:
+                        self.run_timer(timer)
+                        ran.append(timer.name)
+                self._timers_at = now
+            return ran
+
+    def run_timer(self, timer: TimerFunction) -> None:
+        try:
+            self.call(timer.handler, TimerRequest())
+        except Exception:
+            log.exception("timer %s failed", timer.name)
 
     def fire_due_timers(self, now: datetime) -> None:
         """Run every timer whose schedule matches ``now`` (to the second)."""
         for timer in self.table.timers:
             if timer.schedule.matches(now):
-                try:
-                    self.call(timer.handler, TimerRequest())
-                except Exception:
-                    log.exception("timer %s failed", timer.name)
+                self.run_timer(timer)
+
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Wait until the queues the host drains hold no message (being run, or waiting for
+        a retry); poisoned ones do not count. False if ``timeout`` passed first."""
+        database = _database(self.services)
+        names = [function.queue_name for function in self.table.queues]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not any(SqliteQueue(database, name).pending() for name in names):
+                return True
+            time.sleep(0.01)  # the host's own wait for its workers, never a test's
+        return False
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, host: str, port: int) -> tuple[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
@@ -40,3 +40,31 @@ def _values(text: str, low: int, high: int) -> set[int]:
                 end = high
         values.update(range(start, end + 1, step))
     return values
+
+
+def next_due(schedule: Schedule, after: datetime, until: datetime) -> datetime | None:
+    """The first instant in (``after``, ``until``] the schedule matches, or None.
+
+    Skips whole months, days, hours and minutes that cannot match, so a jump of the local
+    clock by weeks costs a few hundred steps, not one per second.
+    """
+    seconds, minutes, hours, days, months, weekdays = schedule.allowed
+    moment = after.replace(microsecond=0) + timedelta(seconds=1)
+    while moment <= until:
+        weekday = (moment.weekday() + 1) % 7
+        if moment.month not in months:
+            year, month = divmod(moment.month, 12)  # the first of the next month
+            moment = moment.replace(
+                year=moment.year + year, month=month + 1, day=1, hour=0, minute=0, second=0
+            )
+        elif moment.day not in days or weekday not in weekdays:
+            moment = moment.replace(hour=0, minute=0, second=0) + timedelta(days=1)
+        elif moment.hour not in hours:
+            moment = moment.replace(minute=0, second=0) + timedelta(hours=1)
+        elif moment.minute not in minutes:
+            moment = moment.replace(second=0) + timedelta(minutes=1)
+        elif moment.second not in seconds:
+            moment += timedelta(seconds=1)
+        else:
+            return moment
+    return None

@@ -42,3 +42,23 @@ def test_the_stalled_request_timer_runs_on_the_local_host(settings, caplog, tmp_
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
         bootstrap.override(None)
+
+
+@pytest.mark.parametrize(
+    ("expression", "after", "until", "due"),
+    [
+        ("0 */5 * * * *", "2026-12-04T10:31:10", "2026-12-04T10:35:00", "2026-12-04T10:35:00"),
+        ("0 */5 * * * *", "2026-12-04T10:35:00", "2026-12-04T10:39:59", None),  # after: open
+        ("0 */5 * * * *", "2026-12-04T23:58:00", "2026-12-07T09:00:00", "2026-12-05T00:00:00"),
+        ("30 0 9 * * 1-5", "2026-12-04T09:00:30", "2026-12-31T00:00:00", "2026-12-07T09:00:30"),
+        ("0 0 8 1 * *", "2026-12-01T08:00:00", "2027-02-01T08:00:00", "2027-01-01T08:00:00"),
+    ],
+)
+def test_the_next_due_instant_is_found_without_stepping_every_second(expression, after, until, due):
+    from intake.dev.schedule import next_due
+
+    def at(text):
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    found = next_due(Schedule(expression), at(after), at(until))
+    assert found == (at(due) if due else None)

@@ -1,0 +1,143 @@
+"""The follow-up timer's use case: find what changed in DevOps, refresh those work items'
+cached histories, then say what the clocks say is due (see DESIGN "After triage").
+
+Work is in proportion to what changed or fell due, never to the number of open requests:
+one query for the work items changed since the last sweep (plus the ones a service hook
+marked), one read of the updates of each of those, and, for the rest, only the cached
+histories whose next due instant has come. The caches are derived from DevOps and can be
+thrown away: the next sweep of a work item rebuilds its entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from intake.errors import ExternalRejected
+from intake.models import TrackedItem
+from intake.ports import FollowUps, Services
+
+log = logging.getLogger(__name__)
+
+# A sweep looks a little before its watermark: DevOps stamps ChangedDate with its own clock,
+# and a change committed while the previous sweep ran must not fall between two sweeps.
+SWEEP_OVERLAP = timedelta(seconds=60)
+# The very first sweep (an empty store) follows what changed in this window.
+FIRST_SWEEP_LOOKBACK = timedelta(days=14)
+# Long texts (descriptions, comments) are cut in the cache: the clocks read states,
+# severities and who acted, and a table row must stay small.
+MAX_CACHED_TEXT = 256
+REQUEST_TAG = re.compile(r"^intake-([0-9a-f]{16})$")
+REQUEST_ID_FIELD = "Custom.IntakeRequestId"
+
+
+@dataclass
+class FollowUpRun:
+    """What one run did (logged, and returned to tests and the bench)."""
+
+    swept: list[int] = field(default_factory=list)
+    refreshed: list[int] = field(default_factory=list)
+    due: list[int] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+
+
+def announce_change(work_item_id: int, services: Services) -> None:
+    """A work item changed (a DevOps service hook said so, or a person on the local board):
+    the next run reads its history, whatever the sweep's watermark says."""
+    follow_ups = _follow_ups(services)
+    follow_ups.mark_changed(work_item_id, services.clock())
+
+
+def run_follow_up(services: Services) -> FollowUpRun:
+    """One run of the ``follow_up`` timer."""
+    follow_ups = services.follow_ups
+    run = FollowUpRun()
+    if follow_ups is None:
+        log.warning("follow_up: no store for follow-ups is configured; nothing done")
+        return run
+    now = services.clock()
+    marks = follow_ups.changed()
+    watermark = follow_ups.watermark()
+    since = (watermark - SWEEP_OVERLAP) if watermark else now - FIRST_SWEEP_LOOKBACK
+    run.swept = services.work_items.changed_since(since)
+    for work_item_id in sorted(set(marks) | set(run.swept)):
+        if refresh(work_item_id, services, now) is not None:
+            run.refreshed.append(work_item_id)
+    follow_ups.forget_changed(marks)
+    follow_ups.set_watermark(now)
+    run.due = [item.work_item_id for item in follow_ups.due(now)]
+    if run.swept or marks or run.due:
+        log.info(
+            "follow_up: %d swept, %d marked, %d refreshed, %d due",
+            len(run.swept),
+            len(marks),
+            len(run.refreshed),
+            len(run.due),
+        )
+    return run
+
+
+def refresh(work_item_id: int, services: Services, now: datetime) -> TrackedItem | None:
+    """Read a changed work item's updates and cache them; None if it is not a request's."""
+    follow_ups = _follow_ups(services)
+    try:
+        updates = services.work_items.updates(work_item_id)
+    except ExternalRejected as exc:
+        if exc.remote_status == 404:  # deleted, or not ours to read: nothing to follow
+            log.info("follow_up: work item %d is gone", work_item_id)
+            return None
+        raise
+    known = follow_ups.item(work_item_id)
+    request_id = known.request_id if known else request_id_of(updates)
+    if request_id is None:
+        return None  # a work item a hook told us about that no request of ours made
+    item = TrackedItem(
+        work_item_id=work_item_id,
+        request_id=request_id,
+        updates=tuple(trimmed(update) for update in updates),
+        next_due_at=known.next_due_at if known else None,
+        running=known.running if known else False,
+        summary=known.summary if known else {},
+    )
+    follow_ups.save_item(item)
+    return item
+
+
+def request_id_of(updates: list[dict[str, Any]]) -> str | None:
+    """The request a work item was made for: its request id field, else its ``intake-<id>``
+    tag, as the latest revision that set either has it."""
+    found: str | None = None
+    for update in updates:
+        fields = update.get("fields") or {}
+        value = (fields.get(REQUEST_ID_FIELD) or {}).get("newValue")
+        if isinstance(value, str) and value:
+            found = value
+            continue
+        tags = (fields.get("System.Tags") or {}).get("newValue")
+        if isinstance(tags, str):
+            for tag in (t.strip() for t in tags.split(";")):
+                match = REQUEST_TAG.match(tag)
+                if match:
+                    found = match.group(1)
+    return found
+
+
+def trimmed(update: dict[str, Any]) -> dict[str, Any]:
+    """An update as cached: every field kept, long texts cut (see ``MAX_CACHED_TEXT``)."""
+    fields = {}
+    for name, change in (update.get("fields") or {}).items():
+        fields[name] = {
+            side: value[:MAX_CACHED_TEXT] if isinstance(value, str) else value
+            for side, value in change.items()
+        }
+    kept = {k: v for k, v in update.items() if k not in ("fields", "relations", "url", "_links")}
+    return {**kept, "fields": fields}
+
+
+def _follow_ups(services: Services) -> FollowUps:
+    if services.follow_ups is None:
+        raise ExternalRejected("follow-ups need a store for them (see bootstrap)")
+    return services.follow_ups
