@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from intake import telemetry
@@ -24,7 +25,7 @@ from intake.config import Settings, load_field_map, load_settings
 from intake.doctor import Check
 from intake.errors import ConfigurationError
 from intake.models import Identity, utcnow
-from intake.ports import Services
+from intake.ports import PoisonQueue, Services
 from intake.status_token import StatusKeys
 
 _lock = threading.Lock()
@@ -61,10 +62,11 @@ def build(settings: Settings, **overrides: Any) -> Services:
     def port(name: str, choose: Any) -> Any:
         return overrides[name] if name in overrides else choose(settings, local_db)
 
+    queue = port("queue", _queue)
     return Services(
         settings=settings,
         store=port("store", _store),
-        queue=port("queue", _queue),
+        queue=queue,
         work_items=port("work_items", _work_items),
         mailer=port("mailer", _mailer),
         channel=port("channel", _channel),
@@ -73,6 +75,8 @@ def build(settings: Settings, **overrides: Any) -> Services:
         status_keys=overrides.get("status_keys") or status_keys(settings),
         clock=port("clock", _clock),
         follow_ups=port("follow_ups", _follow_ups),
+        # Both queue adapters list and requeue their poison messages themselves.
+        poison=overrides.get("poison", queue if isinstance(queue, PoisonQueue) else None),
     )
 
 
@@ -98,6 +102,30 @@ def status_keys(settings: Settings) -> StatusKeys:
 def local_identities(settings: Settings) -> list[Identity]:
     """The local people as DevOps identities (the local board's identity directory)."""
     return [Identity(p.aad_object_id, p.name, str(p.email)) for p in settings.people]
+
+
+@dataclass(frozen=True)
+class LocalParts:
+    """The local adapters over the SQLite file, for what only the local host shows beyond the
+    ports (the board, the outbox, the channel, the queues as they are). Local mode only."""
+
+    db: Database
+    board: SqliteBoard
+    outbox: SqliteOutbox
+    channel: SqliteChannel
+    queue: SqliteQueue
+
+
+def local_parts(settings: Settings) -> LocalParts:
+    """The local adapters on ``settings.database_path`` (the file the local services use)."""
+    db = Database(settings.database_path)
+    return LocalParts(
+        db=db,
+        board=SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings)),
+        outbox=SqliteOutbox(db),
+        channel=SqliteChannel(db),
+        queue=SqliteQueue(db, settings.steps_queue),
+    )
 
 
 LocalDb = Callable[[], Database]

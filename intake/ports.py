@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from intake.config import Settings
 from intake.models import (
@@ -283,6 +283,43 @@ class Queue(Protocol):
         ...
 
 
+class PoisonedMessage(Protocol):
+    """A message as a ``PoisonQueue`` shows it: its id and its JSON text."""
+
+    @property
+    def id(self) -> int | str: ...
+
+    @property
+    def body(self) -> str: ...
+
+
+@runtime_checkable
+class PoisonQueue(Protocol):
+    """The messages the queue gave up on (``<queue>-poison``, after 5 failed deliveries), to
+    list and move back (real: Azure Storage Queues; local: SQLite). ``intake replay`` and the
+    local pages read it; the same adapter object is the ``Queue``."""
+
+    @property
+    def name(self) -> str:
+        """The queue's own name (``intake-steps``)."""
+        ...
+
+    @property
+    def poison_name(self) -> str:
+        """The poison queue's name (``<name>-poison``)."""
+        ...
+
+    def peek(self, queue: str | None = None) -> Sequence[PoisonedMessage]:
+        """The messages at the front of ``queue`` (default: the queue itself), oldest first,
+        left in place."""
+        ...
+
+    def requeue_poison(self, message_id: int | str) -> bool:
+        """Move one poison message back onto the queue with a fresh dequeue count; False when
+        it is no longer in the poison queue."""
+        ...
+
+
 @dataclass
 class Services:
     """One adapter per port, chosen by ``bootstrap``; the workflow sees nothing else."""
@@ -303,3 +340,6 @@ class Services:
     status_keys: StatusKeys = field(default_factory=StatusKeys.ephemeral)
     # What the follow-up timer keeps between runs; None: follow-ups are off (no store for them).
     follow_ups: FollowUps | None = None
+    # The queue's poison messages, for ``intake replay`` (the queue adapter itself); None: the
+    # queue cannot list them (a replay then queues a fresh message).
+    poison: PoisonQueue | None = None

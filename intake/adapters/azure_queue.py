@@ -2,8 +2,8 @@
 
 host.json sets ``messageEncoding: base64``, so the trigger base64-decodes every message: we send
 JSON text base64-encoded (``TextBase64EncodePolicy``). After 5 failed deliveries the host moves
-a message to ``<queue>-poison``; ``peek`` and ``requeue_poison`` read and replay those, with the
-same duck-typed shape as the local ``SqliteQueue`` so ``python -m intake replay`` works on both.
+a message to ``<queue>-poison``; ``peek`` and ``requeue_poison`` read and replay those (the
+``PoisonQueue`` port, as the local ``SqliteQueue``), so ``python -m intake replay`` works on both.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def decode(content: str) -> str:
 
 
 class StorageQueue:
-    """The ``Queue`` port on one storage queue (``settings.steps_queue``), and its poison queue."""
+    """The ``Queue`` and ``PoisonQueue`` ports on one storage queue (``settings.steps_queue``)."""
 
     def __init__(self, settings: Settings, name: str | None = None) -> None:
         self.settings = settings
@@ -90,7 +90,7 @@ class StorageQueue:
             for m in azure_storage.call(SYSTEM, peek)
         ]
 
-    def requeue_poison(self, message_id: str) -> bool:
+    def requeue_poison(self, message_id: int | str) -> bool:
         """Move one poison message back onto the queue (a fresh dequeue count); False if gone.
 
         Queue Storage deletes only a received message, so this receives the poison messages,

@@ -29,7 +29,8 @@ class QueuedMessage:
 
 
 class SqliteQueue:
-    """The ``Queue`` port for one queue name, plus what the local host needs to drain it."""
+    """The ``Queue`` and ``PoisonQueue`` ports for one queue name, plus what the local host
+    needs to drain it."""
 
     # Wakes the local host's queue worker as soon as a message is sent in this process,
     # so local runs do not wait for the next poll.
@@ -129,13 +130,15 @@ class SqliteQueue:
             for r in rows
         ]
 
-    def requeue_poison(self, message_id: int) -> bool:
+    def requeue_poison(self, message_id: int | str) -> bool:
         """Move one poison message back onto the queue with a fresh dequeue count."""
+        if not str(message_id).isdigit():
+            return False  # not an id of ours
         with self.db.write() as db:
             cursor = db.execute(
                 "UPDATE queue_messages SET queue = ?, dequeue_count = 0, visible_at = ?"
                 " WHERE id = ? AND queue = ?",
-                (self.name, time.time(), message_id, self.poison_name),
+                (self.name, time.time(), int(message_id), self.poison_name),
             )
         SqliteQueue.wakeup.set()
         return cursor.rowcount == 1

@@ -155,6 +155,8 @@ class LocalHost:
         # The instant timers have been run up to (the app's clock, to the second).
         self._timers_at = services.clock().replace(microsecond=0)
         self._timers_lock = threading.RLock()
+        # The local adapters' own views (the queue to drain, what the /dev pages show).
+        self.local = bootstrap.local_parts(services.settings)
         bootstrap.override(services)
 
     # --- running functions --------------------------------------------------------------
@@ -201,7 +203,7 @@ class LocalHost:
         return response.status_code, out_headers, response.get_body() or b""
 
     def drain_queue(self, function: QueueFunction) -> None:
-        queue = SqliteQueue(_database(self.services), function.queue_name)
+        queue = SqliteQueue(self.local.db, function.queue_name)
         while not self.stopping.is_set():
             message = queue.receive(visibility_timeout=30.0)
             if message is None:
@@ -266,7 +268,7 @@ class LocalHost:
     def settle(self, timeout: float = 60.0) -> bool:
         """Wait until the queues the host drains hold no message (being run, or waiting for
         a retry); poisoned ones do not count. False if ``timeout`` passed first."""
-        database = _database(self.services)
+        database = self.local.db
         names = [function.queue_name for function in self.table.queues]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -304,10 +306,6 @@ class LocalHost:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self.threads.append(thread)
-
-
-def _database(services: Services) -> Any:
-    return services.queue.db  # type: ignore[attr-defined]
 
 
 def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:

@@ -14,16 +14,12 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from intake.adapters.local_board import SqliteBoard
-from intake.adapters.local_channel import SqliteChannel
-from intake.adapters.local_outbox import SqliteOutbox
-from intake.adapters.local_queue import SqliteQueue
-from intake.adapters.local_store import SqliteStore
-from intake.bootstrap import local_identities
-from intake.cli.replay import stuck_requests
+from intake.replay import stuck_requests
 
 if TYPE_CHECKING:
+    from intake.bootstrap import LocalParts
     from intake.dev.host import LocalHost
+    from intake.ports import Services
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIRS = {
@@ -61,7 +57,7 @@ def handle(
             "Method not allowed",
             f"The local pages answer GET only, not {method}.",
         )
-    views = LocalViews(host)
+    views = LocalViews(host.local, host.services)
     if path in ("/", "/dev"):
         return _page("index.html", views.index())
     if path == "/dev/board":
@@ -101,18 +97,16 @@ def handle(
 
 
 class LocalViews:
-    """Reads the local SQLite file the local adapters write."""
+    """Reads what the local adapters wrote, through the parts the local host hands over."""
 
-    def __init__(self, host: LocalHost) -> None:
-        settings = host.services.settings
-        db = host.services.queue.db  # type: ignore[attr-defined]
-        self.settings = settings
-        self.services = host.services
-        self.board = SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings))
-        self.outbox = SqliteOutbox(db)
-        self.channel = SqliteChannel(db)
-        self.store = SqliteStore(db)
-        self.queue = SqliteQueue(db, settings.steps_queue)
+    def __init__(self, local: LocalParts, services: Services) -> None:
+        self.settings = services.settings
+        self.services = services
+        self.board = local.board
+        self.outbox = local.outbox
+        self.channel = local.channel
+        self.store = services.store
+        self.queue = local.queue
 
     def index(self) -> dict[str, Any]:
         return {

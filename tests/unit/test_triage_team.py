@@ -15,11 +15,11 @@ from intake.adapters.graph_directory import GraphDirectory
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_directory import LocalDirectory
 from intake.adapters.sqlite_db import Database
-from intake.cli.replay import replay
 from intake.config import Settings
 from intake.errors import ExternalRejected, ExternalUnavailable
 from intake.models import DecisionKind, Thread, VoteChoice
 from intake.ports import Services
+from intake.replay import replay
 from intake.triage_rules import MAX_REFRESH_USERS, Clicker
 from tests.adaptive_cards import assert_valid_card, texts, verbs
 from tests.conftest import SAMPLE
