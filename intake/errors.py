@@ -117,8 +117,8 @@ class UnauthenticatedActivity(IntakeError):
 
 
 class RequestBusy(IntakeError):
-    """Raised by a queued decision run when another worker holds the request's lease: the
-    queue delivers the message again later."""
+    """Raised by the step runner (``intake/step_runner.py``) when another worker holds the
+    request's lease: the queue delivers the message again later."""
 
     status = 409
     slug = "request-busy"

@@ -17,9 +17,9 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from intake import triage_rules
+from intake import step_runner, triage_rules
 from intake.decision_steps import STEP_FUNCTIONS
-from intake.errors import ExternalError, InvalidDecision, RequestBusy
+from intake.errors import ExternalError, InvalidDecision
 from intake.models import (
     Comment,
     Decision,
@@ -42,7 +42,7 @@ from intake.triage_rules import (
     vote_comment,
 )
 from intake.triage_views import triage_view
-from intake.workflow import LEASE_SECONDS, next_steps
+from intake.workflow import next_steps
 
 log = logging.getLogger(__name__)
 
@@ -266,31 +266,44 @@ def publish(state: TriageState, services: Services) -> None:
 def publish_card(request_id: str, services: Services) -> None:
     """A queued update of the card for everyone (after a vote's answer): the current state,
     in turn with any other update of the same card."""
-    publish(state_of(request_id, services), services)
+    step_runner.run(
+        request_id,
+        services,
+        lambda: publish(state_of(request_id, services), services),
+        what="its card update",
+        runs_steps=False,  # the card's own turn orders the updates, not the request's lease
+    )
 
 
 def copy_vote(message: dict[str, Any], services: Services) -> None:
     """Add one vote to the request's work item discussion (the comment key makes it once)."""
-    record = services.store.get_request(str(message["request_id"]))
-    if record.work_item_id is None:
-        return
-    comment = Comment(key=str(message["key"]), html=f"<p>{html.escape(str(message['text']))}</p>")
-    services.work_items.add_comment(record.work_item_id, comment)
+    request_id = str(message["request_id"])
+
+    def copy() -> None:
+        record = services.store.get_request(request_id)
+        if record.work_item_id is None:
+            return
+        text = html.escape(str(message["text"]))
+        comment = Comment(key=str(message["key"]), html=f"<p>{text}</p>")
+        services.work_items.add_comment(record.work_item_id, comment)
+
+    # One keyed comment: it needs no lease, and a failure is the copy's, not the request's.
+    step_runner.run(request_id, services, copy, what="a vote copy", runs_steps=False)
 
 
 def run_decision(request_id: str, services: Services, *, owner: str | None = None) -> None:
     """Run the steps of the request's decision(s) that are not done, update the card, and
     mark the request done (once its intake steps are done too).
 
-    Transient failures are re-raised (the queue delivers the message again); a permanent one
-    marks the request failed, for a person to look at (``intake replay`` resumes it). The
-    card update is part of the run: the channel must end showing the outcome.
+    Run by the step runner (``intake/step_runner.py``): raises ``RequestBusy`` while another
+    worker holds the request; transient failures are re-raised (the queue delivers the
+    message again); a permanent one marks the request failed, for a person to look at
+    (``intake replay`` resumes it), and shows it on the card. The card update is part of the
+    run: the channel must end showing the outcome.
     """
-    owner = owner or uuid.uuid4().hex
     store = services.store
-    if not store.acquire_lease(request_id, owner, LEASE_SECONDS):
-        raise RequestBusy(f"request {request_id} is being worked on; the queue will retry")
-    try:
+
+    def steps() -> None:
         while True:
             state = state_of(request_id, services)
             pending = state.pending_steps
@@ -307,15 +320,15 @@ def run_decision(request_id: str, services: Services, *, owner: str | None = Non
             services.channel.update_card(thread, triage_view(state, services.settings))
         if all(state.record.is_done(step) for step in Step):
             store.set_status(request_id, RequestStatus.DONE.value)
-    except ExternalError as exc:
-        if exc.transient:
-            raise
-        reason = f"{exc.title}: {exc.detail}"
-        store.set_status(request_id, RequestStatus.FAILED.value, last_error=reason)
-        log.error("request %s: decision failed permanently: %s", request_id, reason)
-        publish(state_of(request_id, services), services)
-    finally:
-        store.release_lease(request_id, owner)
+
+    step_runner.run(
+        request_id,
+        services,
+        steps,
+        what="its decision",
+        owner=owner,
+        on_failed=lambda: publish(state_of(request_id, services), services),
+    )
 
 
 def card_thread(request_id: str, services: Services) -> Thread | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from intake import telemetry
+from intake import step_runner, telemetry
 from intake.errors import ExternalError
 from intake.models import (
     RequestRecord,
@@ -28,7 +27,6 @@ from intake.triage_rules import RUN_DECISION, TriageStep
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300.0
 RUN_STEPS = "run_steps"
 
 
@@ -120,15 +118,14 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
     """Run every step of a request that is not done yet, each as soon as the steps it needs
     are done (independent ones side by side).
 
-    Transient failures are re-raised so the queue delivers the message again; a permanent one
-    marks the request failed (replayable with ``python -m intake replay``).
+    Run by the step runner (``intake/step_runner.py``): raises ``RequestBusy`` while another
+    worker holds the request; transient failures are re-raised so the queue delivers the
+    message again; a permanent one marks the request failed (replayable with
+    ``python -m intake replay``).
     """
-    owner = owner or uuid.uuid4().hex
     store = services.store
-    if not store.acquire_lease(request_id, owner, LEASE_SECONDS):
-        log.info("request %s is being run by another worker; leaving it", request_id)
-        return store.get_request(request_id)
-    try:
+
+    def steps() -> RequestRecord:
         record = store.get_request(request_id)
         # Every run marks the request in progress before its first step, and nothing marks it
         # received again: a request still received has never had a step started.
@@ -144,23 +141,9 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         store.set_status(request_id, RequestStatus.DONE.value)
         log.info("request %s: all steps done", request_id)
         return store.get_request(request_id)
-    except ExternalError as exc:
-        reason = f"{exc.title}: {exc.detail}"
-        if exc.transient:
-            store.set_status(request_id, RequestStatus.IN_PROGRESS.value, last_error=reason)
-            raise
-        store.set_status(request_id, RequestStatus.FAILED.value, last_error=reason)
-        log.error("request %s failed permanently: %s", request_id, reason)
-        return store.get_request(request_id)
-    except Exception as exc:
-        store.set_status(
-            request_id,
-            RequestStatus.IN_PROGRESS.value,
-            last_error=f"internal error: {type(exc).__name__}",
-        )
-        raise
-    finally:
-        store.release_lease(request_id, owner)
+
+    done = step_runner.run(request_id, services, steps, what="its steps", owner=owner)
+    return done if done is not None else store.get_request(request_id)
 
 
 def next_steps(record: RequestRecord) -> list[Step]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import triage, workflow
+from intake import step_runner, triage, workflow
 from intake.config import Settings
 from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
 from intake.models import RequestStatus, Step
@@ -250,7 +250,7 @@ class HostModel:
                 # A dead process runs no ``finally``: its lease stays until it expires.
                 store = self.world.store
                 store.leases[request_id] = owner
-                store.lease_until[request_id] = self.now + workflow.LEASE_SECONDS
+                store.lease_until[request_id] = self.now + step_runner.LEASE_SECONDS
             except Exception:  # noqa: BLE001 - the host's job: deliver again
                 pass
             self.now += VISIBILITY_TIMEOUT
@@ -264,7 +264,7 @@ class HostModel:
             records = [self.world.store.records.get(r) for r in request_ids]
             if all(r is not None and r.status == RequestStatus.DONE for r in records):
                 return
-            self.now += workflow.LEASE_SECONDS + 1
+            self.now += step_runner.LEASE_SECONDS + 1
             if round_ == 0:
                 self.resolved_by = "timer"
                 try:
