@@ -1,45 +1,60 @@
-"""The queue trigger that runs a request's steps, and the timer that resumes stalled ones."""
+"""The queue trigger that runs queued work on a request, and the timer that resumes stalled ones."""
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
+
+if TYPE_CHECKING:
+    from intake.ports import Services
 
 # The intake package is imported by each function on its first call, not at indexing (see
 # functions/intake.py).
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
+Handler = Callable[[Any, "Services"], None]
+
+
+@functools.cache
+def handlers() -> dict[str, Handler]:
+    """The use case that runs each kind of message (the kinds: ``intake/messages.py``)."""
+    from intake import heap, triage, workflow
+    from intake.messages import Kind
+
+    def run_steps(message: Any, services: Services) -> None:
+        workflow.run_steps(message.request_id, services)
+        heap.freeze_once()  # the process is warm now: see intake/heap.py
+
+    return {
+        Kind.RUN_STEPS: run_steps,
+        Kind.RUN_DECISION: lambda message, services: triage.run_decision(
+            message.request_id, services
+        ),
+        Kind.COPY_VOTE: triage.copy_vote,
+        Kind.PUBLISH_CARD: lambda message, services: triage.publish_card(
+            message.request_id, services
+        ),
+    }
+
 
 @bp.queue_trigger(arg_name="message", queue_name="intake-steps", connection="AzureWebJobsStorage")
 def run_steps(message: func.QueueMessage) -> None:
     """Exceptions propagate on purpose: the host retries the message, then moves it to the
     poison queue, where `python -m intake replay` finds it. Nothing is dropped, not even an
-    unreadable message. ``kind`` says which work: a request's steps (the default), a
-    decision's steps, copying a vote to the work item, or updating a card for everyone."""
-    from intake import bootstrap, heap, triage, workflow
+    unreadable message, nor one whose request another worker holds (``RequestBusy``)."""
+    from intake import bootstrap, messages
 
     try:
-        body = json.loads(message.get_body().decode("utf-8"))
-        request_id = str(body["request_id"])
-        kind = str(body.get("kind", workflow.RUN_STEPS))
-    except (ValueError, KeyError, TypeError, AttributeError):
+        work = messages.decode(message.get_body())
+    except ValueError:
         log.error("queue message %s is unreadable; it will end in the poison queue", message.id)
         raise
-    if kind == triage.RUN_DECISION:
-        triage.run_decision(request_id, bootstrap.services())
-    elif kind == triage.COPY_VOTE:
-        triage.copy_vote(body, bootstrap.services())
-    elif kind == triage.PUBLISH_CARD:
-        triage.publish_card(request_id, bootstrap.services())
-    elif kind == workflow.RUN_STEPS:
-        workflow.run_steps(request_id, bootstrap.services())
-        heap.freeze_once()  # the process is warm now: see intake/heap.py
-    else:
-        log.error("queue message %s has the unknown kind %r", message.id, kind)
-        raise ValueError(f"unknown queue message kind {kind!r}")
+    handlers()[work.kind](work, bootstrap.services())
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)

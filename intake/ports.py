@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from intake.config import Settings
+from intake.messages import QueueMessage
 from intake.models import (
     Comment,
     Email,
@@ -278,8 +279,8 @@ class Directory(Protocol):
 class Queue(Protocol):
     """The ``intake-steps`` queue (real: Azure Storage Queues; local: SQLite)."""
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Enqueue one JSON message for the steps trigger."""
+    def send(self, message: QueueMessage) -> None:
+        """Enqueue one message for the steps trigger (``messages.encode`` makes its text)."""
         ...
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from intake import triage, workflow
+from intake.messages import RunDecision
 from intake.models import RequestStatus
 from intake.ports import Services
 
@@ -65,7 +66,7 @@ def replay(request_id: str, services: Services) -> str:
     workflow.enqueue_steps(request_id, services)
     if triage.state_of(request_id, services).pending_steps:
         # A decision on the triage card that stopped: its steps run from their own message.
-        services.queue.send({"kind": triage.RUN_DECISION, "request_id": request_id})
+        services.queue.send(RunDecision(request_id))
         return "queued again, with its triage decision"
     return "queued again"
 

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from intake.errors import ExternalError, RequestBusy
+from intake.messages import QueueMessage
 from intake.models import RequestStatus
 from intake.ports import Services
 
@@ -84,3 +85,17 @@ def run(
         raise
     finally:
         store.release_lease(request_id, owner)
+
+
+def enqueue(message: QueueMessage, services: Services) -> bool:
+    """Queue ``message``; False when the queue is down. The request is already recorded, so
+    it is not lost: the timer (``resume_stalled_requests``) queues an unfinished request
+    nobody touched, and ``intake replay`` any other."""
+    try:
+        services.queue.send(message)
+    except ExternalError as exc:
+        log.warning(
+            "request %s: %s not queued (%s)", message.request_id, message.kind.value, exc.title
+        )
+        return False
+    return True

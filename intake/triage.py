@@ -17,9 +17,10 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from intake import step_runner, triage_rules
+from intake import step_runner
 from intake.decision_steps import STEP_FUNCTIONS
 from intake.errors import ExternalError, InvalidDecision
+from intake.messages import CopyVote, PublishCard, RunDecision
 from intake.models import (
     Comment,
     Decision,
@@ -46,9 +47,6 @@ from intake.workflow import next_steps
 
 log = logging.getLogger(__name__)
 
-RUN_DECISION = triage_rules.RUN_DECISION  # queue message kinds, handled by functions/steps.py
-COPY_VOTE = "copy_vote"
-PUBLISH_CARD = "publish_card"
 NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
 ROLE_NOT_CHECKED = (
     "Your scrum master role could not be checked just now. Your click changed nothing; "
@@ -144,18 +142,9 @@ def record_vote(
     if previous is None or previous.choice != choice:
         log.info("request %s: vote %s", request_id, choice.value)
         voter = hashlib.sha256(clicker.teams_id.encode()).hexdigest()[:12]
-        _enqueue(
-            services,
-            {
-                "kind": COPY_VOTE,
-                "request_id": request_id,
-                "key": f"intake-{request_id}-vote-{voter}-{vote.at.isoformat()}",
-                "text": vote_comment(vote, previous),
-            },
-        )
-        if not (
-            publish_queued and _enqueue(services, {"kind": PUBLISH_CARD, "request_id": request_id})
-        ):
+        key = f"intake-{request_id}-vote-{voter}-{vote.at.isoformat()}"
+        step_runner.enqueue(CopyVote(request_id, key, vote_comment(vote, previous)), services)
+        if not (publish_queued and step_runner.enqueue(PublishCard(request_id), services)):
             publish(state, services)
     return triage_view(state, services.settings, scrum_master=bool(scrum_master))
 
@@ -206,7 +195,7 @@ def decide(
     # Queued even when nothing is left to do (Handle during the sprint): the run is what
     # makes sure the channel shows the outcome and marks the request done.
     publish(state, services)
-    _enqueue(services, {"kind": RUN_DECISION, "request_id": request_id})
+    step_runner.enqueue(RunDecision(request_id), services)
     return triage_view(state, services.settings, scrum_master=True, notice=notice)
 
 
@@ -275,16 +264,15 @@ def publish_card(request_id: str, services: Services) -> None:
     )
 
 
-def copy_vote(message: dict[str, Any], services: Services) -> None:
+def copy_vote(message: CopyVote, services: Services) -> None:
     """Add one vote to the request's work item discussion (the comment key makes it once)."""
-    request_id = str(message["request_id"])
+    request_id = message.request_id
 
     def copy() -> None:
         record = services.store.get_request(request_id)
         if record.work_item_id is None:
             return
-        text = html.escape(str(message["text"]))
-        comment = Comment(key=str(message["key"]), html=f"<p>{text}</p>")
+        comment = Comment(key=message.key, html=f"<p>{html.escape(message.text)}</p>")
         services.work_items.add_comment(record.work_item_id, comment)
 
     # One keyed comment: it needs no lease, and a failure is the copy's, not the request's.
@@ -342,14 +330,3 @@ def _thread(state: TriageState) -> Thread | None:
     if not posted:
         return None
     return Thread(posted["conversation_id"], posted["activity_id"])
-
-
-def _enqueue(services: Services, message: dict[str, Any]) -> bool:
-    try:
-        services.queue.send(message)
-    except ExternalError as exc:
-        log.warning(
-            "request %s: %s not queued (%s)", message["request_id"], message["kind"], exc.title
-        )
-        return False
-    return True

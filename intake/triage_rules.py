@@ -15,7 +15,6 @@ from intake.errors import InvalidDecision as InvalidDecision  # raised here; re-
 from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
 from intake.text_rules import clean_text, utf16_length
 
-RUN_DECISION = "run_decision"  # the queue message kind that runs a decision's steps
 MAX_REFRESH_USERS = 60  # Teams refreshes a user-specific view for at most 60 user ids
 # Limits of what a scrum master types into the card (docs/reliability.md, Limits). The card's
 # inputs carry the same ``maxLength``; the server checks again, as a click can be forged.

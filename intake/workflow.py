@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from intake import step_runner, telemetry
-from intake.errors import ExternalError
+from intake.messages import RunDecision, RunSteps
 from intake.models import (
     RequestRecord,
     RequestStatus,
@@ -23,11 +23,9 @@ from intake.models import (
 from intake.ports import Services
 from intake.request_steps import STEP_PLAN
 from intake.submission import parse_body, to_request
-from intake.triage_rules import RUN_DECISION, TriageStep
+from intake.triage_rules import TriageStep
 
 log = logging.getLogger(__name__)
-
-RUN_STEPS = "run_steps"
 
 
 @dataclass(frozen=True)
@@ -71,15 +69,10 @@ def submit_request(body: bytes, content_type: str | None, services: Services) ->
     )
 
 
-def enqueue_steps(request_id: str, services: Services, *, kind: str = RUN_STEPS) -> None:
+def enqueue_steps(request_id: str, services: Services) -> None:
     """Queue a run of the request's steps. The request is already recorded: if the queue is
     down, the request is not lost, and ``resume_stalled_requests`` queues it later."""
-    try:
-        services.queue.send({"kind": kind, "request_id": request_id})
-    except ExternalError as exc:
-        log.warning(
-            "request %s recorded but not queued (%s); it will be resumed", request_id, exc.title
-        )
+    step_runner.enqueue(RunSteps(request_id), services)
 
 
 def request_status(request_id: str, services: Services) -> dict[str, Any]:
@@ -136,7 +129,7 @@ def run_steps(request_id: str, services: Services, *, owner: str | None = None) 
         if TriageStep.DECISION.value in record.steps:
             # Decided (a resume or a replay after the decision): the decision's run finishes
             # it and marks it done; until then it stays unfinished, for the timer to see.
-            enqueue_steps(request_id, services, kind=RUN_DECISION)
+            step_runner.enqueue(RunDecision(request_id), services)
             return record
         store.set_status(request_id, RequestStatus.DONE.value)
         log.info("request %s: all steps done", request_id)

@@ -14,6 +14,7 @@ a new thread, as the Bot Connector has no idempotency key.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections import Counter
@@ -22,8 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from intake import messages
 from intake.config import Settings
 from intake.errors import ExternalRejected, RequestNotFound
+from intake.messages import QueueMessage
 from intake.models import (
     Comment,
     Email,
@@ -466,9 +469,9 @@ class FakeQueue:
         self.faults = faults
         self.messages: list[dict[str, Any]] = []
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: QueueMessage) -> None:
         self.faults.check("queue_send", after=False)
-        self.messages.append(message)
+        self.messages.append(json.loads(messages.encode(message)))  # as it goes on the queue
         self.faults.check("queue_send", after=True)
 
 

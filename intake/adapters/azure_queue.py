@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -18,10 +17,12 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
+from intake import messages
 from intake.adapters import azure_storage
 from intake.config import Settings
 from intake.doctor import Check
 from intake.errors import ExternalRejected
+from intake.messages import QueueMessage
 
 SYSTEM = "Queue Storage"
 PEEK_LIMIT = 32  # the most messages Queue Storage lets anyone peek at
@@ -61,8 +62,8 @@ class StorageQueue:
     def poison_name(self) -> str:
         return f"{self.name}-poison"
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_text(json.dumps(message))
+    def send(self, message: QueueMessage) -> None:
+        self.send_text(messages.encode(message))
 
     def send_text(self, body: str, *, queue: str | None = None) -> None:
         client = self._existing(queue or self.name)

@@ -6,13 +6,13 @@ failed ``max_dequeue_count`` times moves to ``<queue>-poison``, as the Functions
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
+from intake import messages
 from intake.adapters.sqlite_db import Database
+from intake.messages import QueueMessage
 from intake.models import utcnow
 
 MAX_DEQUEUE_COUNT = 5
@@ -40,8 +40,8 @@ class SqliteQueue:
         self.db = db
         self.name = name
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_text(json.dumps(message))
+    def send(self, message: QueueMessage) -> None:
+        self.send_text(messages.encode(message))
 
     def send_text(self, body: str, *, queue: str | None = None, delay: float = 0.0) -> None:
         with self.db.write() as db:

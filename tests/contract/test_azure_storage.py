@@ -16,7 +16,7 @@ import pytest
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
 
-from intake import bootstrap
+from intake import bootstrap, messages
 from intake.adapters import azure_queue, azure_storage, azure_store
 from intake.adapters.azure_queue import StorageQueue
 from intake.adapters.azure_store import TableStore
@@ -26,6 +26,7 @@ from intake.cli import replay
 from intake.config import Settings
 from intake.doctor import run_checks
 from intake.errors import ExternalRejected, ExternalUnavailable
+from intake.messages import CopyVote, RunSteps
 from tests.contract.azurite import ACCOUNT_KEY, Azurite, free_port
 from tests.contract.test_store_contract import new_record
 
@@ -65,16 +66,19 @@ def unreachable_settings(tmp_path: Path) -> Settings:
 def test_a_sent_message_is_what_the_functions_trigger_decodes(settings):
     queue = StorageQueue(settings)  # its queue does not exist yet: the first send creates it
 
-    queue.send({"kind": "run_steps", "request_id": "0123456789abcdef", "note": "é 😀"})
+    sent = CopyVote("0123456789abcdef", key="intake-vote-1", text="é 😀")
+    queue.send(sent)
 
     received = list(host_reader(settings, settings.steps_queue).receive_messages())
     assert len(received) == 1
     body = base64.b64decode(received[0].content, validate=True)  # messageEncoding: base64
     assert json.loads(body) == {
-        "kind": "run_steps",
+        "kind": "copy_vote",
         "request_id": "0123456789abcdef",
-        "note": "é 😀",
+        "key": "intake-vote-1",
+        "text": "é 😀",
     }
+    assert messages.decode(body) == sent
 
 
 @pytest.fixture(params=["sqlite", "azure"])
@@ -209,7 +213,7 @@ def test_an_unreachable_account_is_a_transient_error_without_the_secret(tmp_path
     with pytest.raises(ExternalUnavailable) as store_error:
         TableStore(settings).get_request("0123456789abcdef")
     with pytest.raises(ExternalUnavailable) as queue_error:
-        StorageQueue(settings).send({"kind": "run_steps"})
+        StorageQueue(settings).send(RunSteps("0123456789abcdef"))
 
     for error in (store_error.value, queue_error.value):
         assert error.transient
@@ -279,7 +283,7 @@ def storage_checks(settings):
 
 def test_doctor_says_table_and_queues_are_reachable(settings):
     TableStore(settings).add_request(new_record())
-    StorageQueue(settings).send({"kind": "run_steps", "request_id": "x"})
+    StorageQueue(settings).send(RunSteps("x"))
 
     results = run_checks(storage_checks(settings))
 

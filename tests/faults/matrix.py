@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import step_runner, triage, workflow
+from intake import messages, step_runner, triage, workflow
 from intake.config import Settings
 from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
+from intake.messages import Kind
 from intake.models import RequestStatus, Step
 from tests.fakes import FakeChannel, FakeMailer, FakeWorld
 
@@ -235,14 +236,14 @@ class HostModel:
         """One message, as ``functions/steps.py`` handles it, delivered until it succeeds or
         ends in the poison queue."""
         request_id = str(message["request_id"])
-        kind = message.get("kind", workflow.RUN_STEPS)
+        kind = message.get("kind", Kind.RUN_STEPS)
         for _ in range(MAX_DEQUEUE_COUNT):
             owner = uuid.uuid4().hex
             try:
-                if kind == triage.RUN_DECISION:
+                if kind == Kind.RUN_DECISION:
                     triage.run_decision(request_id, self.world.services, owner=owner)
-                elif kind == triage.COPY_VOTE:
-                    triage.copy_vote(message, self.world.services)
+                elif kind == Kind.COPY_VOTE:
+                    triage.copy_vote(messages.from_json(message), self.world.services)
                 else:
                     workflow.run_steps(request_id, self.world.services, owner=owner)
                 return

@@ -15,6 +15,7 @@ from pathlib import Path
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
 from intake.adapters.sqlite_db import Database
+from intake.messages import RunSteps
 from intake.models import RequestStatus
 from tests.contract.test_store_contract import all_at_once, new_record
 
@@ -36,7 +37,7 @@ def test_side_by_side_writers_in_one_process_never_meet_sqlites_lock(tmp_path: P
                     )
             store.record_step(request_id, f"step-{index}-{round_}", {"n": round_})
             store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
-            queue.send({"kind": "run_steps", "request_id": request_id})
+            queue.send(RunSteps(request_id))
 
     all_at_once(6, write)
     assert len(store.get_request(request_id).steps) == 6 * 10
@@ -76,7 +77,7 @@ def test_an_idle_queue_poll_does_not_ask_for_the_write_lock(tmp_path: Path) -> N
     finally:
         other_process.execute("ROLLBACK")
         other_process.close()
-    queue.send({"kind": "run_steps", "request_id": "r1"})
+    queue.send(RunSteps("r1"))
     message = queue.receive()
     assert message is not None and message.dequeue_count == 1
 

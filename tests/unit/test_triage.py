@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from intake import triage
+from intake import messages, triage
 from intake.errors import ExternalRejected, ExternalUnavailable, RequestBusy
+from intake.messages import Kind
 from intake.models import DecisionKind, VoteChoice
 from intake.triage_rules import Clicker, TriageStep
 from tests.adaptive_cards import assert_valid_card, texts, verbs
@@ -23,11 +24,11 @@ def run_queue(world) -> None:
     """What the queue trigger does with the queued triage messages."""
     while world.queue.messages:
         message = world.queue.messages.pop(0)
-        if message["kind"] == triage.RUN_DECISION:
+        if message["kind"] == Kind.RUN_DECISION:
             triage.run_decision(message["request_id"], world.services)
-        elif message["kind"] == triage.COPY_VOTE:
-            triage.copy_vote(message, world.services)
-        elif message["kind"] == triage.PUBLISH_CARD:
+        elif message["kind"] == Kind.COPY_VOTE:
+            triage.copy_vote(messages.from_json(message), world.services)
+        elif message["kind"] == Kind.PUBLISH_CARD:
             triage.publish_card(message["request_id"], world.services)
 
 

@@ -17,6 +17,7 @@ from intake.adapters.local_directory import LocalDirectory
 from intake.adapters.sqlite_db import Database
 from intake.config import Settings
 from intake.errors import ExternalRejected, ExternalUnavailable
+from intake.messages import Kind
 from intake.models import DecisionKind, Thread, VoteChoice
 from intake.ports import Services
 from intake.replay import replay
@@ -216,7 +217,7 @@ def test_a_failed_decision_is_shown_to_everyone_and_a_replay_shows_the_outcome(w
     assert replay(request_id, world.services) == "queued again, with its triage decision"
     while world.queue.messages:  # what the queue trigger does with each kind
         message = world.queue.messages[0]
-        if message["kind"] == workflow.RUN_STEPS:
+        if message["kind"] == Kind.RUN_STEPS:
             world.queue.messages.pop(0)
             workflow.run_steps(message["request_id"], world.services)
         else:
