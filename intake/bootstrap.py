@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 from intake import telemetry
 from intake.adapters.local_board import SqliteBoard
@@ -25,9 +26,20 @@ from intake.config import Settings, load_field_map, load_settings
 from intake.doctor import Check
 from intake.errors import ConfigurationError
 from intake.models import Identity, utcnow
-from intake.ports import PoisonQueue, Services
+from intake.ports import (
+    Channel,
+    Directory,
+    FollowUps,
+    Mailer,
+    PoisonQueue,
+    Queue,
+    Services,
+    Store,
+    WorkItems,
+)
 from intake.status_token import StatusKeys
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _services: Services | None = None
 
@@ -59,10 +71,17 @@ def build(settings: Settings, **overrides: Any) -> Services:
             database = Database(settings.database_path)
         return database
 
-    def port(name: str, choose: Any) -> Any:
-        return overrides[name] if name in overrides else choose(settings, local_db)
+    def port(name: str, choose: Callable[[Settings, LocalDb], T]) -> T:
+        """The adapter ``choose`` picks (type-checked against its port), or the override."""
+        return cast(T, overrides[name]) if name in overrides else choose(settings, local_db)
 
-    queue = port("queue", _queue)
+    queue: Queue
+    poison: PoisonQueue | None
+    if "queue" in overrides:  # a test's queue: its poison too, if it has one
+        queue = overrides["queue"]
+        poison = queue if isinstance(queue, PoisonQueue) else None
+    else:
+        queue = poison = _queue(settings, local_db)
     return Services(
         settings=settings,
         store=port("store", _store),
@@ -76,7 +95,7 @@ def build(settings: Settings, **overrides: Any) -> Services:
         clock=port("clock", _clock),
         follow_ups=port("follow_ups", _follow_ups),
         # Both queue adapters list and requeue their poison messages themselves.
-        poison=overrides.get("poison", queue if isinstance(queue, PoisonQueue) else None),
+        poison=port("poison", lambda _settings, _db: poison),
     )
 
 
@@ -131,7 +150,7 @@ def local_parts(settings: Settings) -> LocalParts:
 LocalDb = Callable[[], Database]
 
 
-def _clock(settings: Settings, local_db: LocalDb) -> Any:
+def _clock(settings: Settings, local_db: LocalDb) -> Callable[[], datetime]:
     if settings.uses_azure_storage:
         return utcnow  # in Azure, time is the wall's
     # Locally, time is kept in the SQLite file: ``POST /dev/api/clock`` can stop it, and every
@@ -139,13 +158,13 @@ def _clock(settings: Settings, local_db: LocalDb) -> Any:
     return SqliteClock(local_db())
 
 
-def _follow_ups(settings: Settings, local_db: LocalDb) -> Any:
+def _follow_ups(settings: Settings, local_db: LocalDb) -> FollowUps | None:
     if settings.uses_azure_storage:
         return None  # no Table Storage adapter yet: follow-ups are off in Azure (issue 13)
     return SqliteFollowUps(local_db())
 
 
-def _store(settings: Settings, local_db: LocalDb) -> Any:
+def _store(settings: Settings, local_db: LocalDb) -> Store:
     if settings.uses_azure_storage:
         from intake.adapters.azure_store import TableStore  # the SDK loads only when used
 
@@ -153,7 +172,11 @@ def _store(settings: Settings, local_db: LocalDb) -> Any:
     return SqliteStore(local_db())
 
 
-def _queue(settings: Settings, local_db: LocalDb) -> Any:
+class QueueAdapter(Queue, PoisonQueue, Protocol):
+    """A queue adapter is both ports: it sends, and it lists and requeues its poison."""
+
+
+def _queue(settings: Settings, local_db: LocalDb) -> QueueAdapter:
     if settings.uses_azure_storage:
         from intake.adapters.azure_queue import StorageQueue
 
@@ -161,7 +184,7 @@ def _queue(settings: Settings, local_db: LocalDb) -> Any:
     return SqliteQueue(local_db(), settings.steps_queue)
 
 
-def _work_items(settings: Settings, local_db: LocalDb) -> Any:
+def _work_items(settings: Settings, local_db: LocalDb) -> WorkItems:
     if settings.uses_devops:
         from intake.adapters.devops import DevOpsWorkItems
 
@@ -174,7 +197,7 @@ def _work_items(settings: Settings, local_db: LocalDb) -> Any:
     )
 
 
-def _mailer(settings: Settings, local_db: LocalDb) -> Any:
+def _mailer(settings: Settings, local_db: LocalDb) -> Mailer:
     if settings.uses_graph:
         from intake.adapters.graph_mail import GraphMailer
 
@@ -182,7 +205,7 @@ def _mailer(settings: Settings, local_db: LocalDb) -> Any:
     return SqliteOutbox(local_db())
 
 
-def _channel(settings: Settings, local_db: LocalDb) -> Any:
+def _channel(settings: Settings, local_db: LocalDb) -> Channel:
     if settings.uses_bot:
         from intake.adapters.teams_channel import TeamsChannel
 
@@ -190,7 +213,7 @@ def _channel(settings: Settings, local_db: LocalDb) -> Any:
     return SqliteChannel(local_db())
 
 
-def _directory(settings: Settings, local_db: LocalDb) -> Any:
+def _directory(settings: Settings, local_db: LocalDb) -> Directory | None:
     if not settings.scrum_master_group_id:
         return None  # no group: the scrum masters are the configured ids and emails
     if settings.uses_graph:
