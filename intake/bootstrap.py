@@ -1,6 +1,7 @@
 """The composition root: Settings -> one adapter per port, real when its credentials are set.
 
-The only module that imports adapters. Services are built lazily, once per worker process, and
+The only module that imports adapters (besides the local host's, named in
+``tests/unit/test_structure.py``). Services are built lazily, once per worker process, and
 heavy SDKs load only inside the real adapters, on first use (cold start stays short).
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -33,13 +34,20 @@ def _subject(text: str) -> str:
     return " ".join(clean_text(text, one_line=True).split())[:200]
 
 
+def when(moment: datetime) -> str:
+    """A time as the client reads it (UTC, as the emails' times)."""
+    return moment.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def render_page(name: str, **context: Any) -> str:
     """One HTML page from the templates (the client's status page), autoescaped."""
-    from intake import status_page  # its time filters
-
     environment = _environment()
-    environment.filters.setdefault("when", status_page.when)
-    environment.filters.setdefault("iso", status_page.iso)
+    environment.filters.setdefault("when", when)
+    environment.filters.setdefault("iso", iso)
     page: str = environment.get_template(name).render(**context)
     return page
 

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from importlib.resources import files
 
@@ -109,12 +109,3 @@ def _page(status: int, template: str, **context: object) -> PageAnswer:
 
     html = emails.render_page(template, css=Markup(stylesheet()), **context)
     return PageAnswer(status, html, security_headers())
-
-
-def when(moment: datetime) -> str:
-    """A time as the client reads it (UTC, as the emails' times)."""
-    return moment.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC").lstrip("0")
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
