@@ -8,9 +8,11 @@ heavy SDKs load only inside the real adapters, on first use (cold start stays sh
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
 from intake import telemetry
@@ -69,7 +71,7 @@ def build(settings: Settings, **overrides: Any) -> Services:
     def local_db() -> Database:  # opened only if some port runs locally
         nonlocal database
         if database is None:
-            database = Database(settings.database_path)
+            database = open_database(settings.database_path)
         return database
 
     def port(name: str, choose: Callable[[Settings, LocalDb], T]) -> T:
@@ -138,7 +140,7 @@ class LocalParts:
 
 def local_parts(settings: Settings) -> LocalParts:
     """The local adapters on ``settings.database_path`` (the file the local services use)."""
-    db = Database(settings.database_path)
+    db = open_database(settings.database_path)
     return LocalParts(
         db=db,
         board=SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings)),
@@ -149,6 +151,18 @@ def local_parts(settings: Settings) -> LocalParts:
 
 
 LocalDb = Callable[[], Database]
+_databases: weakref.WeakValueDictionary[Path, Database] = weakref.WeakValueDictionary()
+_databases_lock = threading.Lock()
+
+
+def open_database(path: Path) -> Database:
+    """The ``Database`` of this process on ``path``, while anything uses it: the local services
+    and the local host's parts share one, and so each thread's connection."""
+    with _databases_lock:
+        database = _databases.get(path.resolve())
+        if database is None:
+            database = _databases[path.resolve()] = Database(path)
+        return database
 
 
 def _clock(settings: Settings, local_db: LocalDb) -> Callable[[], datetime]:
