@@ -61,18 +61,22 @@ def build(settings: Settings, **overrides: Any) -> Services:
     def port(name: str, choose: Any) -> Any:
         return overrides[name] if name in overrides else choose(settings, local_db)
 
+    follow_ups = port("follow_ups", _follow_ups)
     return Services(
         settings=settings,
         store=port("store", _store),
         queue=port("queue", _queue),
         work_items=port("work_items", _work_items),
         mailer=port("mailer", _mailer),
-        channel=port("channel", _channel),
+        # The Teams channel keeps its messages' effect keys in the follow-ups' journal.
+        channel=overrides["channel"]
+        if "channel" in overrides
+        else _channel(settings, local_db, follow_ups),
         field_maps=overrides.get("field_maps") or load_field_map(settings.field_map_path),
         directory=port("directory", _directory),
         status_keys=overrides.get("status_keys") or status_keys(settings),
         clock=port("clock", _clock),
-        follow_ups=port("follow_ups", _follow_ups),
+        follow_ups=follow_ups,
     )
 
 
@@ -154,11 +158,12 @@ def _mailer(settings: Settings, local_db: LocalDb) -> Any:
     return SqliteOutbox(local_db())
 
 
-def _channel(settings: Settings, local_db: LocalDb) -> Any:
+def _channel(settings: Settings, local_db: LocalDb, follow_ups: Any) -> Any:
     if settings.uses_bot:
         from intake.adapters.teams_channel import TeamsChannel
 
-        return TeamsChannel(settings)
+        journal = follow_ups.claim_effect if follow_ups is not None else None
+        return TeamsChannel(settings, journal=journal)
     return SqliteChannel(local_db())
 
 

@@ -236,13 +236,15 @@ class GroupsDouble(Double):
 
 
 class ConnectorDouble(Double):
-    """The Bot Connector of Teams under a service URL path: new channel threads and updates."""
+    """The Bot Connector of Teams under a service URL path: new channel threads, updates of
+    their first message, and replies in them."""
 
     def __init__(self, tokens: TokenDouble, path_prefix: str = "/teams/") -> None:
         super().__init__()
         self.tokens = tokens
         self.prefix = path_prefix
         self.threads: dict[str, dict[str, Any]] = {}  # conversation id -> thread
+        self.replies: list[dict[str, Any]] = []  # messages sent into threads, in order
         self.numbers = itertools.count(1_700_000_000_000)
 
     def route(self, call: Call) -> Answer:
@@ -263,6 +265,16 @@ class ConnectorDouble(Double):
                 "updates": 0,
             }
             return 201, {}, {"id": conversation_id, "activityId": activity_id}
+        match = re.fullmatch(r"/v3/conversations/([^/]+)/activities", path)
+        if call.method == "POST" and match:
+            # A reply: the conversation is a thread's (the channel's id with ;messageid=).
+            if match.group(1) not in self.threads:
+                return 404, {}, {"error": {"code": "ConversationNotFound"}}
+            activity_id = str(next(self.numbers))
+            self.replies.append(
+                {"conversation_id": match.group(1), "id": activity_id, "activity": call.body}
+            )
+            return 201, {}, {"id": activity_id}
         match = re.fullmatch(r"/v3/conversations/([^/]+)/activities/([^/]+)", path)
         if call.method == "PUT" and match:
             thread = self.threads.get(match.group(1))
