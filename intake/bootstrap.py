@@ -117,7 +117,9 @@ def _clock(settings: Settings, local_db: LocalDb) -> Any:
 
 def _follow_ups(settings: Settings, local_db: LocalDb) -> Any:
     if settings.uses_azure_storage:
-        return None  # no Table Storage adapter yet: follow-ups are off in Azure (issue 13)
+        from intake.adapters.azure_follow_ups import TableFollowUps
+
+        return TableFollowUps(settings)
     return SqliteFollowUps(local_db())
 
 
