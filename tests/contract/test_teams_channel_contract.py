@@ -559,3 +559,18 @@ def test_the_composed_channel_keeps_its_keys_in_the_follow_ups_journal(bot_setti
     again = bootstrap.build(bot_settings).channel.reply(thread, "x", key="sla:3:1:breach")
     assert again == first and len(connector.replies) == 1
     assert services.follow_ups.claim_effect("teams:sla:3:1:breach:outcome:1", {}) == {"sent": first}
+
+
+def test_a_journal_that_cannot_record_the_attempt_stops_the_message(bot_settings, doubles):
+    """No record before the call, no call: retries during a store outage cannot pile up
+    replies that nothing remembers."""
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    journal.crash_on = "teams:k:attempt:1"
+    with pytest.raises(ConnectionError):
+        channel.reply(thread, "breached", key="k")
+    assert connector.replies == []
+    channel.reply(thread, "breached", key="k")  # the store is back: sent once
+    assert len(connector.replies) == 1
