@@ -17,10 +17,11 @@ item cannot mix their chunks.
 
 Table limits: a property holds 64 KiB, an entity 1 MiB, a transaction 100 rows and 4 MiB. A
 history is compressed (DevOps update JSON repeats itself: about 10:1) and cut into binary
-chunks of 60,000 bytes, at most 14 per row (840 KB, under the entity limit with the rest of
-the row); past that, chunks go to extra rows of the same partition, written in the same
-transaction. A history still over ``MAX_HISTORY_BYTES`` compressed (a transaction's 4 MiB,
-base64 on the wire) is refused: the cache is derived, and the follow-up code keeps it small
+chunks of 60,000 bytes, at most 11 per row (880 KB as base64 on the wire, under the entity
+limit with the rest of the row; fewer in the item's row when its summary is large); past
+that, chunks go to extra rows of the same partition, written in the same transaction. A
+history still over ``MAX_HISTORY_BYTES`` compressed (a transaction's 4 MiB, base64 on the
+wire) is refused: the cache is derived, and the follow-up code keeps it small
 by trimming texts.
 """
 
@@ -49,7 +50,10 @@ SYSTEM = "Table Storage"
 PARTITION = "follow-ups"
 WATERMARK_ROW = "state:watermark"
 CHUNK_BYTES = 60_000  # a binary property holds 64 KiB
-CHUNKS_PER_ROW = 14  # 840 KB of a row's 1 MiB, leaving room for the item's other fields
+# An entity holds 1 MiB. Azure counts a binary property's bytes, but its JSON goes as base64
+# (4/3) and Azurite checks that body against 1 MiB: counted as sent, so both take it.
+CHUNKS_PER_ROW = 11  # 660 KB, 880 KB as base64
+ROW_BUDGET = 960_000  # bytes as sent, of chunks and summary, in one row
 # Compressed. A transaction carries at most 4 MiB on the wire, where binary goes as base64
 # (4/3 of its size): 2.4 MB is 3.2 MB sent, with room for the rest of the rows.
 MAX_HISTORY_BYTES = 2_400_000
@@ -157,7 +161,19 @@ class TableFollowUps:
 
     def save_item(self, item: TrackedItem) -> None:
         chunks = history_chunks(item.updates)
-        groups = [chunks[i : i + CHUNKS_PER_ROW] for i in range(0, len(chunks), CHUNKS_PER_ROW)]
+        summary = pack("summary", json.dumps(item.summary))
+        # The item row holds the summary too: fewer chunks there when the summary is large.
+        room = ROW_BUDGET - sum(_size(v) for v in summary.values())
+        if room < 0:
+            raise ExternalRejected(
+                "a followed item's summary is over Table Storage's 1 MiB entity limit",
+                system=SYSTEM,
+            )
+        first = min(CHUNKS_PER_ROW, room // _size(bytes(CHUNK_BYTES)))
+        rest = chunks[first:]
+        groups = [chunks[:first]] + [
+            rest[i : i + CHUNKS_PER_ROW] for i in range(0, len(rest), CHUNKS_PER_ROW)
+        ]
         main_row = _item_row(item.work_item_id)
         main: dict[str, Any] = {
             "PartitionKey": PARTITION,
@@ -168,7 +184,7 @@ class TableFollowUps:
             "running": item.running,
             "extra_rows": len(groups) - 1,
             **_chunk_properties(groups[0]),
-            **pack("summary", json.dumps(item.summary)),
+            **summary,
         }
         for _ in range(RACE_ATTEMPTS):
             old = self._get(main_row)
@@ -339,6 +355,16 @@ class TableFollowUps:
         query = f"PartitionKey eq '{PARTITION}' and RowKey ge '{main}' and RowKey lt '{main};'"
         rows = sorted(self._query(query), key=lambda r: str(r["RowKey"]))
         return rows if rows and rows[0]["RowKey"] == main else []
+
+
+def _size(value: Any) -> int:
+    """Bytes a property takes, as sent (binary as base64) or as stored (a string in UTF-16),
+    whichever is larger."""
+    if isinstance(value, bytes):
+        return -(-len(value) // 3) * 4
+    if isinstance(value, str):
+        return max(2 * len(value), len(value.encode()))
+    return 8
 
 
 def _chunk_properties(chunks: list[bytes]) -> dict[str, Any]:

@@ -179,16 +179,28 @@ def test_the_table_keeps_every_row_within_its_limits(tmp_path, azurite):
     from intake.adapters.azure_follow_ups import PARTITION, TableFollowUps
 
     follow_ups = TableFollowUps(table_settings(azurite.connection_string, tmp_path))
-    follow_ups.save_item(tracked(77, updates=_history(1_200, 1_500), next_due_at=T0))
+    summary = {"s": "é" * 60_000}  # 120 KB of the item row's 1 MiB
+    follow_ups.save_item(
+        tracked(77, updates=_history(1_200, 1_500), next_due_at=T0, summary=summary)
+    )
     rows = list(follow_ups.table().query_entities(f"PartitionKey eq '{PARTITION}'"))
     item_rows = [r for r in rows if r["RowKey"].startswith("item:")]
     assert len(item_rows) >= 2
     for row in rows:
         sizes = [len(v) if isinstance(v, bytes) else 2 * len(str(v)) for v in row.values()]
-        assert max(sizes) <= 64 * 1024 and sum(sizes) < 1024 * 1024
+        assert max(sizes) <= 64 * 1024 and sum(sizes) < 1024 * 1024, row["RowKey"]
     follow_ups.save_item(tracked(77))
     rows = list(follow_ups.table().query_entities(f"PartitionKey eq '{PARTITION}'"))
     assert [r["RowKey"] for r in rows] == ["item:000000000077"]  # extra rows and index gone
+
+
+def test_the_table_refuses_a_summary_no_row_can_hold(tmp_path, azurite):
+    from intake.adapters.azure_follow_ups import TableFollowUps
+
+    follow_ups = TableFollowUps(table_settings(azurite.connection_string, tmp_path))
+    with pytest.raises(ExternalRejected, match="summary"):
+        follow_ups.save_item(tracked(5, summary={"s": "x" * 800_000}))
+    assert follow_ups.item(5) is None
 
 
 def test_the_table_refuses_a_history_no_transaction_can_carry(tmp_path, azurite):
