@@ -159,6 +159,7 @@ def _history(count: int, text_length: int, seed: int = 5) -> tuple[dict[str, Any
     [
         (5_000, 0),  # 2.4 MB of JSON, repetitive: one row once compressed
         (1_200, 1_500),  # 2.1 MB, mostly random text: several rows of chunks
+        (3_000, 1_000),  # 2.31 MB compressed, just under what one transaction carries
     ],
 )
 def test_a_long_history_over_the_table_limits_comes_back_whole(follow_ups, count, text_length):
