@@ -54,6 +54,7 @@ class Fault:
     times: int
     headers: dict[str, str]
     body: Any
+    after: bool = False  # do the call's work first: the answer is lost on the way back
 
 
 @dataclass
@@ -74,9 +75,11 @@ class Double:
         times: int = 1,
         headers: dict[str, str] | None = None,
         body: Any = None,
+        after: bool = False,
     ) -> None:
-        """Answer the next ``times`` matching calls with ``status`` (e.g. 429 + Retry-After)."""
-        self.faults.append(Fault(method, path_part, status, times, headers or {}, body))
+        """Answer the next ``times`` matching calls with ``status`` (e.g. 429 + Retry-After);
+        with ``after``, once the call's work is done (it happened, the caller cannot tell)."""
+        self.faults.append(Fault(method, path_part, status, times, headers or {}, body, after))
 
     def answer(self, call: Call) -> Answer:
         with self.lock:
@@ -84,6 +87,8 @@ class Double:
             for fault in self.faults:
                 if fault.times and fault.method == call.method and fault.path_part in call.path:
                     fault.times -= 1
+                    if fault.after:
+                        self.route(call)
                     return fault.status, fault.headers, fault.body
             status, headers, body = self.route(call)
             if status == 404 and body == UNKNOWN:

@@ -574,3 +574,20 @@ def test_a_journal_that_cannot_record_the_attempt_stops_the_message(bot_settings
     assert connector.replies == []
     channel.reply(thread, "breached", key="k")  # the store is back: sent once
     assert len(connector.replies) == 1
+
+
+def test_a_reply_the_connector_took_before_failing_is_sent_twice_the_window_left(
+    bot_settings, doubles
+):
+    """A 503 after the Connector posted the reply (a gateway losing its answer) looks like one
+    that did nothing; the retry posts it again. Measured here: one duplicate, and the key
+    then holds the second id, so a later call sends nothing (docs/reliability.md)."""
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    connector.fail("POST", "/activities", 503, after=True)
+    reply_id = channel.reply(thread, "breached", key="k")
+    assert len(connector.replies) == 2 and connector.replies[1]["id"] == reply_id
+    assert channel.reply(thread, "breached", key="k") == reply_id
+    assert len(connector.replies) == 2
