@@ -85,18 +85,20 @@ def build(settings: Settings, **overrides: Any) -> Services:
         poison = queue if isinstance(queue, PoisonQueue) else None
     else:
         queue = poison = _queue(settings, local_db)
+    follow_ups = port("follow_ups", _follow_ups)
     return Services(
         settings=settings,
         store=port("store", _store),
         queue=queue,
         work_items=port("work_items", _work_items),
         mailer=port("mailer", _mailer),
-        channel=port("channel", _channel),
+        # The Teams channel keeps its messages' effect keys in the follow-ups' journal.
+        channel=port("channel", lambda s, db: _channel(s, db, follow_ups)),
         field_maps=overrides.get("field_maps") or load_field_map(settings.field_map_path),
         directory=port("directory", _directory),
         status_keys=overrides.get("status_keys") or status_keys(settings),
         clock=port("clock", _clock),
-        follow_ups=port("follow_ups", _follow_ups),
+        follow_ups=follow_ups,
         # Both queue adapters list and requeue their poison messages themselves.
         poison=port("poison", lambda _settings, _db: poison),
     )
@@ -175,7 +177,9 @@ def _clock(settings: Settings, local_db: LocalDb) -> Callable[[], datetime]:
 
 def _follow_ups(settings: Settings, local_db: LocalDb) -> FollowUps | None:
     if settings.uses_azure_storage:
-        return None  # no Table Storage adapter yet: follow-ups are off in Azure (issue 13)
+        from intake.adapters.azure_follow_ups import TableFollowUps
+
+        return TableFollowUps(settings)
     return SqliteFollowUps(local_db())
 
 
@@ -220,11 +224,12 @@ def _mailer(settings: Settings, local_db: LocalDb) -> Mailer:
     return SqliteOutbox(local_db())
 
 
-def _channel(settings: Settings, local_db: LocalDb) -> Channel:
+def _channel(settings: Settings, local_db: LocalDb, follow_ups: FollowUps | None) -> Channel:
     if settings.uses_bot:
         from intake.adapters.teams_channel import TeamsChannel
 
-        return TeamsChannel(settings)
+        journal = follow_ups.claim_effect if follow_ups is not None else None
+        return TeamsChannel(settings, journal=journal)
     return SqliteChannel(local_db())
 
 

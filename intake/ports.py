@@ -219,9 +219,9 @@ class Store(Protocol):
 
 
 class FollowUps(Protocol):
-    """What the follow-up timer keeps between runs (local: SQLite). All of it is derived from
-    DevOps and Intake's own records, so all of it can be thrown away and rebuilt, except the
-    effect keys, which say what was already said."""
+    """What the follow-up timer keeps between runs (real: Azure Table Storage; local: SQLite).
+    All of it is derived from DevOps and Intake's own records, so all of it can be thrown away
+    and rebuilt, except the effect keys, which say what was already said."""
 
     def mark_changed(self, work_item_id: int, at: datetime) -> None:
         """Remember that the work item changed (a service hook said so) at ``at``."""

@@ -127,7 +127,9 @@ class DevOpsWorkItems:
                     route_values={"project": self.project, "id": work_item_id},
                     query_parameters={"$top": UPDATES_PAGE, "$skip": skip},
                 )
-                return response.json().get("value", [])
+                body = response.json()
+                # The spec types the answer as an array; DevOps wraps arrays in {count, value}.
+                return body if isinstance(body, list) else body.get("value", [])
 
             values = with_retries(lambda: sdk_call(page), system=SYSTEM)
             found.extend(values)
@@ -140,7 +142,9 @@ class DevOpsWorkItems:
         from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
 
         tag = (self.settings.tags or ["intake"])[0].replace("'", "''")
-        since = watermark.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # To the millisecond (DevOps' own precision), cut down, never rounded up: a change in
+        # the same millisecond as the watermark is found again rather than missed.
+        since = watermark.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         query = (
             "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
             f" AND [System.Tags] CONTAINS '{tag}' AND [System.ChangedDate] > '{since}'"

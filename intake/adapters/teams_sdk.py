@@ -88,6 +88,14 @@ class Connector:
         client = self._session_client(token)
         await client.conversations.update_activity(conversation_id, activity_id, activity)
 
+    async def send_to_conversation(
+        self, conversation_id: str, activity: Activity, token: str
+    ) -> str:
+        """Send ``activity`` to a conversation (a thread's id: a reply in it); the new id."""
+        client = self._session_client(token)
+        sent = await client.conversations.send_to_conversation(conversation_id, activity)
+        return str(sent.id or "")
+
     def close(self) -> None:
         """Close the session (its connections) and stop the loop; later calls are refused."""
         with self._lock:
@@ -116,5 +124,17 @@ def card_activity(card: dict[str, Any], **fields: Any) -> Activity:
                 {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
             ],
             **fields,
+        }
+    )
+
+
+def text_activity(text: str, entities: list[dict[str, Any]]) -> Activity:
+    """A message activity of Teams markdown text, with its mention entities if any."""
+    return Activity.model_validate(
+        {
+            "type": "message",
+            "textFormat": "markdown",
+            "text": text,
+            **({"entities": entities} if entities else {}),
         }
     )

@@ -1,9 +1,10 @@
 """An Azure DevOps organisation in memory, answering at the HTTP edge (requests-mock) the way
 the real service does: the SDK's discovery calls (``OPTIONS {org}/_apis``,
 ``GET {org}/_apis/ResourceAreas``, ``OPTIONS {vssps}/_apis``), work items with revisions and a
-``test /rev`` that fails with 412, WIQL by tag, comments, identities, team iterations and
-work item types. A request it does not know gets no answer, so requests-mock raises
-``NoMockAddress`` and the test fails.
+``test /rev`` that fails with 412, each revision's update (paged, 200 at most), WIQL by tag
+and by ``System.ChangedDate`` (a time of day only with ``timePrecision``), comments,
+identities, team iterations and work item types. A request it does not know gets no answer,
+so requests-mock raises ``NoMockAddress`` and the test fails.
 
 Use: ``double = DevOpsDouble(); double.install(requests_mock); settings = double.settings()``.
 """
@@ -18,6 +19,7 @@ import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -60,6 +62,13 @@ ORG_LOCATIONS = [
         "comments",
         "{project}/_apis/{area}/workItems/{workItemId}/{resource}/{commentId}",
         4,
+    ),
+    (
+        "6570bf97-d02c-4a91-8d93-3abe9895b1a9",
+        "wit",
+        "updates",
+        "{project}/_apis/{area}/workItems/{id}/{resource}/{updateNumber}",
+        3,
     ),
     (
         "1a9c53f7-f243-4447-b110-35ef023636e4",
@@ -173,6 +182,11 @@ class DevOpsDouble:
         self.concurrent_edits: dict[int, int] = {}
         self.keeps_data_attributes = True
         self.answers: list[tuple[str, str, int]] = []  # method, path, status of each answer
+        # Every change is stamped (System.ChangedDate) one second after the previous one, and
+        # recorded as a WorkItemUpdate; DevOps serves at most 200 updates per page.
+        self.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+        self.updates: dict[int, list[dict[str, Any]]] = {}
+        self.updates_page_max = 200
         self.ids = itertools.count(101)
         self.comment_ids = itertools.count(5001)
         self.lock = threading.Lock()
@@ -283,6 +297,8 @@ class DevOpsDouble:
                     "have permissions to read it.",
                     "typeKey": "WorkItemUnauthorizedAccessException",
                 }
+            if len(rest) == 3 and rest[2].lower() == "updates" and method == "GET":
+                return self._updates(work_item_id, query)
             if len(rest) == 3 and rest[2].lower() == "comments":
                 return self._comments(request, method, work_item_id, query)
             if len(rest) == 2 and method == "GET":
@@ -323,6 +339,7 @@ class DevOpsDouble:
         if problem:
             return 400, {"message": problem}
         self.work_items[work_item_id] = item
+        self._record_update(work_item_id, {}, item)
         return 200, self._item_json(work_item_id, "")
 
     def _update(self, work_item_id: int, document: list[dict[str, Any]]) -> Any:
@@ -340,7 +357,58 @@ class DevOpsDouble:
             return 400, {"message": problem}
         changed["rev"] += 1
         self.work_items[work_item_id] = changed
+        self._record_update(work_item_id, item, changed)
         return 200, self._item_json(work_item_id, "")
+
+    def change(self, work_item_id: int, fields: dict[str, Any], *, times: int = 1) -> None:
+        """Someone edits the work item in DevOps (``times`` revisions setting ``fields``)."""
+        for _ in range(times):
+            before = self.work_items[work_item_id]
+            after = json.loads(json.dumps(before))
+            after["fields"].update(fields)
+            after["rev"] += 1
+            self.work_items[work_item_id] = after
+            self._record_update(work_item_id, before, after)
+
+    def _record_update(
+        self, work_item_id: int, before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        """Stamp the new revision and record it as DevOps' WorkItemUpdate JSON."""
+        self.now += timedelta(seconds=1)
+        stamp = self.now.isoformat().replace("+00:00", "Z")
+        after["fields"]["System.ChangedDate"] = stamp
+        old_fields = before.get("fields", {})
+        fields: dict[str, Any] = {}
+        for name, value in after["fields"].items():
+            if name not in old_fields:
+                fields[name] = {"newValue": value}
+            elif old_fields[name] != value:
+                fields[name] = {"oldValue": old_fields[name], "newValue": value}
+        history = self.updates.setdefault(work_item_id, [])
+        if history:  # the previous revision ends now; the latest one never does
+            history[-1]["revisedDate"] = stamp
+        number = len(history) + 1
+        history.append(
+            {
+                "id": number,
+                "workItemId": work_item_id,
+                "rev": after["rev"],
+                "revisedBy": {
+                    "id": "00000000-0000-0000-0000-0000000000aa",
+                    "displayName": "Intake",
+                    "uniqueName": "intake@contoso.example",
+                },
+                "revisedDate": "9999-01-01T00:00:00Z",
+                "fields": fields,
+                "url": f"{self.org_url}/_apis/wit/workItems/{work_item_id}/updates/{number}",
+            }
+        )
+
+    def _updates(self, work_item_id: int, query: dict[str, str]) -> Any:
+        """A page of updates: ``$skip`` first, then at most ``$top`` (capped at 200)."""
+        skip = int(query.get("$skip", 0))
+        top = min(int(query.get("$top", self.updates_page_max)), self.updates_page_max)
+        return 200, _collection(self.updates.get(work_item_id, [])[skip : skip + top])
 
     def _item_json(self, work_item_id: int, expand: str) -> dict[str, Any]:
         item = self.work_items[work_item_id]
@@ -360,11 +428,28 @@ class DevOpsDouble:
         if not match:
             return 400, {"message": "VS402337: this double only answers tag queries"}
         tag = match.group(1).replace("''", "'").lower()
-        found = [
-            {"id": i, "url": f"{self.org_url}/_apis/wit/workItems/{i}"}
+        items = [
+            (i, item)
             for i, item in sorted(self.work_items.items())
             if tag in [t.strip().lower() for t in item["fields"].get("System.Tags", "").split(";")]
         ]
+        changed = re.search(r"\[System\.ChangedDate\] > '([^']*)'", wiql)
+        if changed:
+            # A time of day is refused without timePrecision=true (the double's stand-in for
+            # DevOps' refusal; without the flag DevOps compares dates by day).
+            since = datetime.fromisoformat(changed.group(1).replace("Z", "+00:00"))
+            if "T" in changed.group(1) and query.get("timePrecision", "").lower() != "true":
+                return 400, {
+                    "message": "a date with a time of day in a query without timePrecision"
+                }
+            items = [
+                (i, item)
+                for i, item in items
+                if datetime.fromisoformat(item["fields"]["System.ChangedDate"]) > since
+            ]
+            if "ORDER BY [System.ChangedDate]" in wiql:
+                items.sort(key=lambda pair: pair[1]["fields"]["System.ChangedDate"])
+        found = [{"id": i, "url": f"{self.org_url}/_apis/wit/workItems/{i}"} for i, _ in items]
         top = int(query.get("$top", len(found) or 1))
         return 200, {"queryType": "flat", "queryResultType": "workItem", "workItems": found[:top]}
 

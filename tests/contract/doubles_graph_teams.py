@@ -54,6 +54,7 @@ class Fault:
     times: int
     headers: dict[str, str]
     body: Any
+    after: bool = False  # do the call's work first: the answer is lost on the way back
 
 
 @dataclass
@@ -74,9 +75,11 @@ class Double:
         times: int = 1,
         headers: dict[str, str] | None = None,
         body: Any = None,
+        after: bool = False,
     ) -> None:
-        """Answer the next ``times`` matching calls with ``status`` (e.g. 429 + Retry-After)."""
-        self.faults.append(Fault(method, path_part, status, times, headers or {}, body))
+        """Answer the next ``times`` matching calls with ``status`` (e.g. 429 + Retry-After);
+        with ``after``, once the call's work is done (it happened, the caller cannot tell)."""
+        self.faults.append(Fault(method, path_part, status, times, headers or {}, body, after))
 
     def answer(self, call: Call) -> Answer:
         with self.lock:
@@ -84,6 +87,8 @@ class Double:
             for fault in self.faults:
                 if fault.times and fault.method == call.method and fault.path_part in call.path:
                     fault.times -= 1
+                    if fault.after:
+                        self.route(call)
                     return fault.status, fault.headers, fault.body
             status, headers, body = self.route(call)
             if status == 404 and body == UNKNOWN:
@@ -236,13 +241,15 @@ class GroupsDouble(Double):
 
 
 class ConnectorDouble(Double):
-    """The Bot Connector of Teams under a service URL path: new channel threads and updates."""
+    """The Bot Connector of Teams under a service URL path: new channel threads, updates of
+    their first message, and replies in them."""
 
     def __init__(self, tokens: TokenDouble, path_prefix: str = "/teams/") -> None:
         super().__init__()
         self.tokens = tokens
         self.prefix = path_prefix
         self.threads: dict[str, dict[str, Any]] = {}  # conversation id -> thread
+        self.replies: list[dict[str, Any]] = []  # messages sent into threads, in order
         self.numbers = itertools.count(1_700_000_000_000)
 
     def route(self, call: Call) -> Answer:
@@ -263,6 +270,16 @@ class ConnectorDouble(Double):
                 "updates": 0,
             }
             return 201, {}, {"id": conversation_id, "activityId": activity_id}
+        match = re.fullmatch(r"/v3/conversations/([^/]+)/activities", path)
+        if call.method == "POST" and match:
+            # A reply: the conversation is a thread's (the channel's id with ;messageid=).
+            if match.group(1) not in self.threads:
+                return 404, {}, {"error": {"code": "ConversationNotFound"}}
+            activity_id = str(next(self.numbers))
+            self.replies.append(
+                {"conversation_id": match.group(1), "id": activity_id, "activity": call.body}
+            )
+            return 201, {}, {"id": activity_id}
         match = re.fullmatch(r"/v3/conversations/([^/]+)/activities/([^/]+)", path)
         if call.method == "PUT" and match:
             thread = self.threads.get(match.group(1))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from azure.data.tables import TableClient
 from azure.storage.queue import QueueClient
+from pydantic import SecretStr
 
 from intake import bootstrap, messages
 from intake.adapters import azure_queue, azure_storage, azure_store
@@ -156,6 +157,22 @@ def test_bootstrap_picks_the_azure_adapters_when_storage_is_configured(settings)
 
     assert isinstance(services.store, TableStore)
     assert isinstance(services.queue, StorageQueue)
+
+
+def test_in_azure_a_service_hook_marks_its_work_item_in_the_table(settings):
+    """With Azure Storage the follow-ups live in the table too: the DevOps hook endpoint
+    works there, and the timer's next run sees the mark."""
+
+    from intake.adapters.azure_follow_ups import TableFollowUps
+    from intake.devops_hook import receive_hook
+
+    settings = settings.model_copy(update={"devops_hook_secret": SecretStr("hook-secret")})
+    services = bootstrap.build(settings)
+    assert isinstance(services.follow_ups, TableFollowUps)
+    body = json.dumps({"eventType": "workitem.updated", "resource": {"id": 3, "workItemId": 42}})
+    auth = "Basic " + base64.b64encode(b"devops:hook-secret").decode()
+    assert receive_hook(body.encode(), auth, services).work_item_id == 42
+    assert list(bootstrap.build(settings).follow_ups.changed()) == [42]
 
 
 def test_a_request_whose_first_writer_died_after_the_key_is_recovered(settings):

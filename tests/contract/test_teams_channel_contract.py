@@ -2,8 +2,10 @@
 connector double runs as a real HTTP server on 127.0.0.1 (``LoopbackServer``): nothing in aiohttp
 or the SDK is patched, and the timeouts, headers and bodies are the ones that go on the wire.
 The bot's token comes through msal (requests), served by requests-mock. Every connector request
-is checked against the pinned Bot Framework Connector spec (botframework-channel.v3.1.json):
-the path and method exist, and the body fits its definition with no property the spec lacks.
+is checked against the pinned Bot Framework Connector specs (botframework-channel.v3.1.json and
+the older ConnectorAPI.json the SDKs were generated from): the path and method exist, and the
+body fits its definition with no property the spec lacks; each entity of an activity fits the
+definition of its type (a ``mention`` its ``Mention``), with no property that one lacks.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import pytest
 
 from intake import bootstrap, workflow
 from intake.adapters import retry
-from intake.adapters.teams_channel import TeamsChannel, doctor_checks
+from intake.adapters.teams_channel import TeamsChannel, doctor_checks, teams_message
 from intake.config import Settings
 from intake.doctor import run_checks
 from intake.errors import ExternalRejected, ExternalUnavailable
-from intake.models import Thread
+from intake.models import Mention, Thread
 from tests.adaptive_cards import card_errors
 from tests.conftest import SAMPLE
 from tests.contract.doubles_graph_teams import (
@@ -42,6 +44,11 @@ APP = "44444444-4444-4444-4444-444444444444"
 SECRET = "bot-secret-value"
 CHANNEL = "19:support0123456789@thread.tacv2"
 SPEC = "botframework/botframework-channel.v3.1.json"
+SPECS = (SPEC, "botframework/ConnectorAPI.json")
+# Base definitions the spec extends by type (an entity is a Mention, a Place, ...): left
+# open here, and each instance checked against its own type's definition.
+POLYMORPHIC = {"Entity"}
+ENTITY_TYPES = {"mention": "Mention"}
 
 
 def strict(definitions: dict[str, Any]) -> dict[str, Any]:
@@ -49,14 +56,23 @@ def strict(definitions: dict[str, Any]) -> dict[str, Any]:
     listed, so a misspelt or invented field fails; free-form objects (channelData, an
     attachment's content) stay free-form, as the spec has them."""
     definitions = copy.deepcopy(definitions)
-    for definition in definitions.values():
-        if "properties" in definition:
+    for name, definition in definitions.items():
+        if "properties" in definition and name not in POLYMORPHIC:
             definition.setdefault("additionalProperties", False)
     return definitions
 
 
-def assert_connector_allows(call: Call, prefix: str) -> None:
-    spec = load_spec(SPEC)
+def assert_entities_fit(activity: Any, spec: dict[str, Any]) -> None:
+    """Each entity of ``activity`` against its own type's definition, strictly."""
+    for entity in (activity or {}).get("entities") or []:
+        definition = ENTITY_TYPES.get(entity.get("type"))
+        assert definition is not None, f"an entity of a type Intake does not send: {entity}"
+        schema = {"$ref": f"#/definitions/{definition}", "definitions": strict(spec["definitions"])}
+        jsonschema.Draft4Validator(schema).validate(entity)
+
+
+def assert_connector_allows(call: Call, prefix: str, spec_name: str = SPEC) -> None:
+    spec = load_spec(spec_name)
     path = call.path.removeprefix(prefix)
     for template, operations in spec["paths"].items():
         pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
@@ -70,6 +86,7 @@ def assert_connector_allows(call: Call, prefix: str) -> None:
             assert content_type in operation["consumes"], content_type
             schema = {**body[0]["schema"], "definitions": strict(spec["definitions"])}
             jsonschema.Draft4Validator(schema).validate(call.body)
+            assert_entities_fit(call.body.get("activity", call.body), spec)
         else:
             assert call.body is None
         assert call.bearer, "every connector call carries the bot's bearer token"
@@ -87,7 +104,8 @@ def doubles(requests_mock: Any) -> Any:
         yield tokens, connector, server
     assert tokens.unexpected == [] and connector.unexpected == []
     for call in connector.calls:
-        assert_connector_allows(call, "/teams")
+        for spec_name in SPECS:
+            assert_connector_allows(call, "/teams", spec_name)
     for call in tokens.calls:
         assert call.method == "GET" or call.body["scope"] == "https://api.botframework.com/.default"
 
@@ -319,6 +337,21 @@ def test_doctor_shows_a_refused_bot_token_without_the_secret(bot_settings, doubl
         ("POST", "/teams/v3/conversations", {"isGroup": "yes"}),  # the wrong type
         ("PATCH", "/teams/v3/conversations/c/activities/a", {"type": "message"}),  # no such op
         ("POST", "/teams/v3/threads", {}),  # no such path
+        (  # a mention entity with a property Mention lacks
+            "POST",
+            "/teams/v3/conversations/c;messageid=1/activities",
+            {
+                "type": "message",
+                "entities": [
+                    {"type": "mention", "mentioned": {"id": "29:1"}, "text": "x", "userId": "1"}
+                ],
+            },
+        ),
+        (  # a mentioned account with a property ChannelAccount lacks
+            "POST",
+            "/teams/v3/conversations/c;messageid=1/activities",
+            {"type": "message", "entities": [{"type": "mention", "mentioned": {"upn": "a"}}]},
+        ),
     ],
 )
 def test_the_spec_check_refuses_what_the_connector_spec_does_not_allow(method, path, body):
@@ -330,3 +363,231 @@ def test_the_spec_check_refuses_what_the_connector_spec_does_not_allow(method, p
     )
     with pytest.raises((AssertionError, jsonschema.ValidationError, pytest.fail.Exception)):
         assert_connector_allows(call, "/teams")
+
+
+# --- replies and posts (the follow-up engine's messages) ----------------------------------------
+
+
+class Journal:
+    """A write-once effect journal like ``FollowUps.claim_effect``; ``crash_on`` makes the
+    claim of a key starting with it fail once (a crash between two writes)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.crash_on = ""
+
+    def __call__(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
+        if self.crash_on and key.startswith(self.crash_on):
+            self.crash_on = ""
+            raise ConnectionError("the store went away")
+        return self.entries.setdefault(key, value)
+
+
+def test_a_reply_goes_into_the_thread_of_the_card(bot_settings, doubles):
+    _, connector, server = doubles
+    channel = TeamsChannel(bot_settings, journal=Journal())
+    thread = channel.post_card(CARD, key="card")
+    reply_id = channel.reply(thread, "SLA: due **Wed 9 Dec 16:30 CET**", key="sla:1:1:warn")
+    (post,) = [c for c in connector.calls if c.method == "POST" and "/activities" in c.path]
+    assert post.url == (
+        f"{server.url}/teams/v3/conversations/{CHANNEL};messageid={thread.activity_id}/activities"
+    )
+    assert post.body == {
+        "type": "message",
+        "textFormat": "markdown",
+        "text": "SLA: due **Wed 9 Dec 16:30 CET**",
+    }
+    assert connector.replies == [
+        {"conversation_id": thread.conversation_id, "id": reply_id, "activity": post.body}
+    ]
+
+
+def test_a_known_person_is_a_real_mention_and_anyone_else_a_bold_name(bot_settings, doubles):
+    _, connector, _ = doubles
+    channel = TeamsChannel(bot_settings, journal=Journal())
+    thread = channel.post_card(CARD, key="card")
+    mentions = [Mention("Ann Lee", "29:1ann"), Mention("Bob *the* <b>builder</b>")]
+    channel.reply(
+        thread,
+        "<at>Ann Lee</at>, <at>Bob *the* <b>builder</b></at>: breached",
+        key="k",
+        mentions=mentions,
+    )
+    (reply,) = connector.replies
+    activity = reply["activity"]
+    assert activity["text"] == r"<at>Ann Lee</at>, **Bob \*the\* \<b\>builder\</b\>**: breached"
+    assert activity["entities"] == [
+        {
+            "type": "mention",
+            "mentioned": {"id": "29:1ann", "name": "Ann Lee"},
+            "text": "<at>Ann Lee</at>",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "mentions", "expected_text", "entity_texts"),
+    [
+        # A name with markup inside <at>: HTML-escaped, and the entity's text the same tag.
+        (
+            "hi <at>A<b>&</at>",
+            [Mention("A<b>&", "29:a")],
+            "hi <at>A&lt;b&gt;&amp;</at>",
+            ["<at>A&lt;b&gt;&amp;</at>"],
+        ),
+        # A mention missing from the text goes in front of it, never silently dropped.
+        ("breached", [Mention("Ann", "29:a")], "<at>Ann</at> breached", ["<at>Ann</at>"]),
+        ("breached", [Mention("Bob")], "**Bob** breached", []),
+        # The same person twice: one entity.
+        (
+            "<at>Ann</at> and <at>Ann</at>",
+            [Mention("Ann", "29:a")] * 2,
+            "<at>Ann</at> and <at>Ann</at>",
+            ["<at>Ann</at>"],
+        ),
+        ("no one", [], "no one", []),
+    ],
+)
+def test_the_message_text_and_its_mention_entities(text, mentions, expected_text, entity_texts):
+    message = teams_message(text, mentions)
+    assert message["text"] == expected_text
+    assert [e["text"] for e in message["entities"]] == entity_texts
+    for entity in message["entities"]:
+        assert entity["text"] in message["text"]  # Teams matches the entity to the text
+
+
+def test_a_post_starts_a_new_thread_in_the_channel(bot_settings, doubles):
+    _, connector, server = doubles
+    channel = TeamsChannel(bot_settings, journal=Journal())
+    thread = channel.post(
+        "Digest: <at>Ann</at>", key="digest:2026-12-08:09:30", mentions=[Mention("Ann", "29:a")]
+    )
+    (post,) = [c for c in connector.calls if c.method == "POST"]
+    assert post.url == f"{server.url}/teams/v3/conversations"
+    assert post.body["isGroup"] is True
+    assert post.body["channelData"] == {"channel": {"id": CHANNEL}, "tenant": {"id": TENANT}}
+    assert post.body["activity"] == {
+        "type": "message",
+        "textFormat": "markdown",
+        "text": "Digest: <at>Ann</at>",
+        "entities": [
+            {"type": "mention", "mentioned": {"id": "29:a", "name": "Ann"}, "text": "<at>Ann</at>"}
+        ],
+    }
+    assert thread.conversation_id == f"{CHANNEL};messageid={thread.activity_id}"
+    assert connector.threads[thread.conversation_id]["activity_id"] == thread.activity_id
+
+
+def test_the_same_key_twice_sends_once_and_returns_the_first_id(bot_settings, doubles):
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    first = channel.reply(thread, "breached", key="sla:7:1:breach")
+    assert channel.reply(thread, "breached", key="sla:7:1:breach") == first
+    # A second adapter over the same journal (another instance, a replay) knows it too.
+    assert (
+        TeamsChannel(bot_settings, journal=journal).reply(thread, "x", key="sla:7:1:breach")
+        == first
+    )
+    posted = channel.post("digest", key="digest:d:1")
+    assert channel.post("digest", key="digest:d:1") == posted
+    assert len(connector.replies) == 1 and len(connector.threads) == 2
+    assert journal.entries["teams:sla:7:1:breach:outcome:1"] == {"sent": first}
+
+
+def test_a_refused_reply_is_recorded_as_not_sent_and_the_next_attempt_sends(bot_settings, doubles):
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    connector.fail("POST", "/activities", 403, times=1)
+    with pytest.raises(ExternalRejected):
+        channel.reply(thread, "breached", key="k")
+    assert journal.entries["teams:k:outcome:1"] == {"failed": 403}
+    channel.reply(thread, "breached", key="k")
+    assert len(connector.replies) == 1
+
+
+def test_a_crash_after_the_connector_took_a_reply_sends_it_again_the_window_left(
+    bot_settings, doubles, caplog
+):
+    """The Connector cannot be asked what it has: an attempt whose outcome was not recorded
+    is unknown, and the next one sends again, with a warning (docs/reliability.md)."""
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    journal.crash_on = "teams:k:outcome:1"
+    with pytest.raises(ConnectionError):
+        channel.reply(thread, "breached", key="k")
+    second = channel.reply(thread, "breached", key="k")
+    assert len(connector.replies) == 2  # the one duplicate the Connector allows
+    assert "may have sent it" in caplog.text
+    assert journal.entries["teams:k:outcome:1"] == {"unknown": True}
+    assert channel.reply(thread, "breached", key="k") == second  # and never a third
+    assert len(connector.replies) == 2
+
+
+def test_a_reply_is_throttled_and_retried_after_the_time_asked_for(
+    bot_settings, doubles, monkeypatch
+):
+    _, connector, _ = doubles
+    waits: list[float] = []
+    monkeypatch.setattr(retry, "sleep", waits.append)
+    channel = TeamsChannel(bot_settings, journal=Journal())
+    thread = channel.post_card(CARD, key="card")
+    connector.fail("POST", "/activities", 429, times=1, headers={"Retry-After": "2"})
+    connector.fail("POST", "/activities", 503, times=1, headers={"Retry-After": "1"})
+    channel.reply(thread, "breached", key="k")
+    assert waits == [2.0, 1.0]
+    assert len(connector.replies) == 1
+
+
+def test_a_reply_to_a_thread_the_connector_does_not_know_is_rejected(bot_settings, doubles):
+    with pytest.raises(ExternalRejected) as caught:
+        TeamsChannel(bot_settings).reply(Thread(f"{CHANNEL};messageid=9", "9"), "x", key="k")
+    assert caught.value.remote_status == 404
+
+
+def test_the_composed_channel_keeps_its_keys_in_the_follow_ups_journal(bot_settings, doubles):
+    _, connector, _ = doubles
+    services = bootstrap.build(bot_settings)
+    assert services.follow_ups is not None
+    thread = services.channel.post_card(CARD, key="card")
+    first = services.channel.reply(thread, "breached", key="sla:3:1:breach")
+    again = bootstrap.build(bot_settings).channel.reply(thread, "x", key="sla:3:1:breach")
+    assert again == first and len(connector.replies) == 1
+    assert services.follow_ups.claim_effect("teams:sla:3:1:breach:outcome:1", {}) == {"sent": first}
+
+
+def test_a_journal_that_cannot_record_the_attempt_stops_the_message(bot_settings, doubles):
+    """No record before the call, no call: retries during a store outage cannot pile up
+    replies that nothing remembers."""
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    journal.crash_on = "teams:k:attempt:1"
+    with pytest.raises(ConnectionError):
+        channel.reply(thread, "breached", key="k")
+    assert connector.replies == []
+    channel.reply(thread, "breached", key="k")  # the store is back: sent once
+    assert len(connector.replies) == 1
+
+
+def test_a_reply_the_connector_took_before_failing_is_sent_twice_the_window_left(
+    bot_settings, doubles
+):
+    """A 503 after the Connector posted the reply (a gateway losing its answer) looks like one
+    that did nothing; the retry posts it again. Measured here: one duplicate, and the key
+    then holds the second id, so a later call sends nothing (docs/reliability.md)."""
+    _, connector, _ = doubles
+    journal = Journal()
+    channel = TeamsChannel(bot_settings, journal=journal)
+    thread = channel.post_card(CARD, key="card")
+    connector.fail("POST", "/activities", 503, after=True)
+    reply_id = channel.reply(thread, "breached", key="k")
+    assert len(connector.replies) == 2 and connector.replies[1]["id"] == reply_id
+    assert channel.reply(thread, "breached", key="k") == reply_id
+    assert len(connector.replies) == 2
