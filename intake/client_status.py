@@ -190,7 +190,8 @@ def client_comments(record: RequestRecord) -> list[TimelineEntry]:
         comment = result.get("client_comment")
         if isinstance(comment, dict) and isinstance(comment.get("text"), str):
             at = datetime.fromisoformat(str(comment["at"]))
-            entries.append(TimelineEntry(at, EntryKind.COMMENT, comment["text"]))
+            text = f"Message from our team:\n{comment['text']}"
+            entries.append(TimelineEntry(at, EntryKind.COMMENT, text))
     return entries
 
 

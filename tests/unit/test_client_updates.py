@@ -162,7 +162,7 @@ def test_a_client_comment_is_emailed_once_and_shown_and_an_internal_one_is_not(s
     assert DEVOPS_HOST not in email.html + email.text
     assert "internal" not in email.html + email.text
     assert email.key.endswith("-client-comment:1:1002")
-    assert ("comment", "Pat Newcomer fixed, see #1") in scene.page()
+    assert ("comment", "Message from our team:\nPat Newcomer fixed, see #1") in scene.page()
     assert not any("proxy" in text for _, text in scene.page())
 
     reads = scene.world.faults.calls["discussion"]
