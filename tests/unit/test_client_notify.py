@@ -280,3 +280,23 @@ def test_the_discussion_is_read_only_when_a_comment_is_new():
     assert client_notify.needs_discussion(ITEM, updates, record()) == 3
     read = record(**{"comments-read:7:3": {"read": True}})
     assert client_notify.needs_discussion(ITEM, updates, read) is None
+
+
+def test_the_page_shows_each_state_change_of_the_history_by_its_client_label_only():
+    from intake.client_status import state_entries
+
+    history = created() + [
+        revision(3, minutes_ago(50), ("In Planning", "Active")),
+        revision(4, minutes_ago(40), ("Active", "Doing")),  # the same label: not news
+        revision(5, minutes_ago(30), ("Doing", "Blocked")),  # no label: the fallback
+        revision(6, minutes_ago(20), ("Blocked", "Closed")),
+    ]
+    entries = state_entries(record(), Settings(), history)
+    assert [(e.at, e.text) for e in entries] == [
+        (T0, "Status: Being triaged"),
+        (minutes_ago(50), "Status: In progress"),
+        (minutes_ago(20), "Status: Closed"),
+    ]
+    assert not any(word in e.text for e in entries for word in ("Active", "Doing", "Blocked"))
+    # Without a history, the changes Intake recorded.
+    assert [e.text for e in state_entries(record(), Settings())] == ["Status: Being triaged"]
