@@ -32,7 +32,7 @@ import nh3
 
 from intake.client_status import client_label
 from intake.config import Settings
-from intake.models import DiscussionComment, RequestRecord
+from intake.models import DiscussionComment, RequestRecord, RequestStatus, Step
 
 # Intake's own state change shows in DevOps' history stamped by DevOps' clock, and in the
 # record by ours, just after the change returned; this much skew between the two is allowed.
@@ -160,6 +160,11 @@ def state_verdict(
     now: datetime,
 ) -> StateVerdict:
     """The one state email due now, if any (see the module's docstring)."""
+    if not record.is_done(Step.TELL_CLIENT_PLANNING):
+        # Intake has not told the client its own words yet (its steps are running, or
+        # failed): speaking first could say "being triaged" twice. A failed request waits
+        # for its replay; nothing is due meanwhile.
+        return StateVerdict(None, settling=record.status != RequestStatus.FAILED)
     changes = state_changes(updates)
     known = said_revs(work_item_id, record) | told_by_intake(changes, record)
     baseline = max((c.rev for c in changes if c.rev in known), default=0)

@@ -50,6 +50,7 @@ def record(**steps: dict[str, Any]) -> RequestRecord:
     base = {
         "create_work_item": {"work_item_id": ITEM, "url": "u"},
         "move_to_planning": {"state": "In Planning", "at": T0.isoformat()},
+        "tell_client_planning": {"via": "email"},
     }
     return RequestRecord(request=request, steps={**base, **steps})
 
@@ -207,6 +208,17 @@ def test_state_emails_due(later, steps, settings, expected, settling):
     assert verdict.settling is settling
     if verdict.notice is not None:
         assert verdict.notice.key == f"notify:{ITEM}:{expected[0]}"
+
+
+def test_nothing_is_said_before_intake_told_the_client_its_own_words():
+    later = [revision(3, minutes_ago(10), ("In Planning", "On Hold"))]
+    unfinished = record()
+    del unfinished.steps["tell_client_planning"]
+    verdict = client_notify.state_verdict(ITEM, created() + later, unfinished, policy(), NOW)
+    assert verdict == client_notify.StateVerdict(None, settling=True)
+    failed = unfinished.model_copy(update={"status": "failed"})
+    verdict = client_notify.state_verdict(ITEM, created() + later, failed, policy(), NOW)
+    assert verdict == client_notify.StateVerdict(None, settling=False)
 
 
 def test_the_creation_revision_is_not_a_change():
