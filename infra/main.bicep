@@ -115,6 +115,14 @@ param statusTtlDays int = 180
 @description('Work item state -> what the client reads (JSON object), added to the defaults.')
 param clientStateLabels string = '{}'
 param reopenDays int = 10
+// telling the client: an email on each change, #client comments
+@description('State changes less than this many minutes apart reach the client as one email.')
+param clientNotifyMergeMinutes string = '5'
+@description('State changes never emailed to the client (JSON list of [from, to]; "*" any).')
+param clientSilentTransitions string = '[]'
+@description('Email or id of the identity Intake acts as in DevOps (its #client comments are not emailed again).')
+param devopsIdentity string = ''
+param showSlaToClient bool = false
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -272,6 +280,11 @@ var intakeSettings = {
   INTAKE_STATUS_TTL_DAYS: string(statusTtlDays)
   INTAKE_CLIENT_STATE_LABELS: clientStateLabels
   INTAKE_REOPEN_DAYS: string(reopenDays)
+  // telling the client: an email on each change, #client comments
+  INTAKE_CLIENT_NOTIFY_MERGE_MINUTES: clientNotifyMergeMinutes
+  INTAKE_CLIENT_SILENT_TRANSITIONS: clientSilentTransitions
+  INTAKE_DEVOPS_IDENTITY: devopsIdentity
+  INTAKE_SHOW_SLA_TO_CLIENT: string(showSlaToClient)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

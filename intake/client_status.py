@@ -2,8 +2,10 @@
 
 The status page shows only what is built here, from the request's own record: its number,
 title, when it was received, a client-facing label for its state, the emails sent to the
-client and the state changes Intake made. Never a DevOps URL, a comment, a vote, a staff
-member's name or email, or anything of another request: none of those is read here.
+client, the state changes (from the DevOps history when the follow-up cache has it, else the
+ones Intake made) and the ``#client`` comments as they were sent. Never a DevOps URL, an
+internal comment, a vote, a staff member's email, or anything of another request: none of
+those is read here.
 
 How an email to the client is recorded: the step that sends it records ``client_email_result``
 (subject, time, internet message id) in its result; any step may, so a new client email
@@ -12,6 +14,7 @@ appears on the page by recording the same shape.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -66,6 +69,8 @@ class ClientView:
     label: str
     received_at: datetime
     timeline: tuple[TimelineEntry, ...]
+    # The SLA due date, when INTAKE_SHOW_SLA_TO_CLIENT is set and the SLA clock gives one.
+    due_at: datetime | None = None
 
 
 def client_label(state: str, settings: Settings) -> str:
@@ -114,15 +119,23 @@ def last_recorded_state(record: RequestRecord, settings: Settings) -> str:
     return changes[-1][1] if changes else settings.state_new
 
 
-def client_view(record: RequestRecord, state: str, settings: Settings) -> ClientView:
-    """The page of one request, its state being ``state`` (read from DevOps, or recorded)."""
+def client_view(
+    record: RequestRecord,
+    state: str,
+    settings: Settings,
+    *,
+    history: Sequence[Mapping[str, Any]] = (),
+    due_at: datetime | None = None,
+) -> ClientView:
+    """The page of one request, its state being ``state`` (read from DevOps, or recorded).
+
+    ``history``: the work item's DevOps updates when known (the follow-up cache), so the page
+    shows every state change, whoever made it; ``due_at``: the SLA due date, shown only when
+    ``INTAKE_SHOW_SLA_TO_CLIENT`` is set."""
     request = record.request
     entries = [TimelineEntry(request.received_at, EntryKind.RECEIVED, "We received your request")]
     entries += emails_sent(record)
-    entries += [
-        TimelineEntry(at, EntryKind.STATE, f"Status: {client_label(name, settings)}")
-        for at, name in _state_changes(record)
-    ]
+    entries += state_entries(record, settings, history)
     entries += client_replies(record)
     entries += client_comments(record)
     entries.sort(key=lambda entry: entry.at)
@@ -132,7 +145,24 @@ def client_view(record: RequestRecord, state: str, settings: Settings) -> Client
         label=client_label(state, settings),
         received_at=request.received_at,
         timeline=tuple(entries),
+        due_at=due_at if settings.show_sla_to_client else None,
     )
+
+
+def state_entries(
+    record: RequestRecord, settings: Settings, history: Sequence[Mapping[str, Any]] = ()
+) -> list[TimelineEntry]:
+    """The state changes as the client reads them: from the DevOps history when known (any
+    change, whoever made it), else the ones Intake recorded; a change that keeps the client's
+    label (New -> To Do: both "Received") is not one for them."""
+    changes = _history_state_changes(history) or sorted(_state_changes(record))
+    entries, shown = [], client_label(settings.state_new, settings)
+    for at, name in changes:
+        label = client_label(name, settings)
+        if label != shown:
+            entries.append(TimelineEntry(at, EntryKind.STATE, f"Status: {label}"))
+            shown = label
+    return entries
 
 
 def emails_sent(record: RequestRecord) -> list[TimelineEntry]:
@@ -153,9 +183,16 @@ def client_replies(record: RequestRecord) -> list[TimelineEntry]:
 
 
 def client_comments(record: RequestRecord) -> list[TimelineEntry]:
-    """Hook: DevOps comments marked ``#client`` (marker removed, sanitised). Nothing records
-    them yet: the notification wave adds them."""
-    return []
+    """DevOps comments marked ``#client``, as emailed to the client (marker removed,
+    sanitised, as text): recorded as ``client_comment`` by ``client_updates``."""
+    entries = []
+    for result in record.steps.values():
+        comment = result.get("client_comment")
+        if isinstance(comment, dict) and isinstance(comment.get("text"), str):
+            at = datetime.fromisoformat(str(comment["at"]))
+            text = f"Message from our team:\n{comment['text']}"
+            entries.append(TimelineEntry(at, EntryKind.COMMENT, text))
+    return entries
 
 
 def _state_changes(record: RequestRecord) -> list[tuple[datetime, str]]:
@@ -163,4 +200,17 @@ def _state_changes(record: RequestRecord) -> list[tuple[datetime, str]]:
     for result in record.steps.values():
         if isinstance(result.get("state"), str) and isinstance(result.get("at"), str):
             changes.append((datetime.fromisoformat(result["at"]), result["state"]))
+    return changes
+
+
+def _history_state_changes(history: Sequence[Mapping[str, Any]]) -> list[tuple[datetime, str]]:
+    """(when, new state) of each state change in DevOps updates, oldest first."""
+    changes = []
+    for update in sorted(history, key=lambda u: int(u.get("rev", 0))):
+        fields = update.get("fields") or {}
+        state = (fields.get("System.State") or {}).get("newValue")
+        stamp = (fields.get("System.ChangedDate") or {}).get("newValue")
+        if "oldValue" in (fields.get("System.State") or {}) and isinstance(state, str):
+            if isinstance(stamp, str):
+                changes.append((datetime.fromisoformat(stamp.replace("Z", "+00:00")), state))
     return changes

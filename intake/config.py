@@ -235,6 +235,29 @@ class Settings(BaseSettings):
         10, ge=0, description="Days after closing in which a client's reply reopens a request."
     )
 
+    # --- telling the client: an email on each change, #client comments (issue 14) ----------
+    client_notify_merge_minutes: float = Field(
+        5.0,
+        ge=0,
+        le=1440,
+        description="State changes less than this many minutes apart reach the client as one "
+        "email (the last state wins; nothing if it ends where it started).",
+    )
+    client_silent_transitions: list[tuple[str, str]] = Field(
+        [],
+        description="State changes never emailed to the client (JSON list of [from, to] "
+        'pairs; "*" matches any state), e.g. [["Active", "Resolved"], ["*", "Removed"]].',
+    )
+    devops_identity: str = Field(
+        "",
+        description="Email (unique name) or id of the identity Intake acts as in DevOps (the "
+        "PAT's owner or the service principal): its #client comments are never emailed "
+        "again, Intake sends those emails itself.",
+    )
+    show_sla_to_client: bool = Field(
+        False, description="Show the request's SLA due date on the client's status page."
+    )
+
     # --- derived ----------------------------------------------------------------------------
     @property
     def database_path(self) -> Path:

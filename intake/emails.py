@@ -171,3 +171,46 @@ def client_planning(
         reply_to=reply_to,
         words=PLANNING_WORDS,
     )
+
+
+def client_state_changed(
+    request: Request, work_item_id: int, key: str, *, label: str, status_url: str, reply_to: str
+) -> Email:
+    """The request's state changed (whoever changed it): its new label, as the client reads it."""
+    return compose_for_client(
+        "client_state_changed",
+        key=key,
+        request=request,
+        work_item_id=work_item_id,
+        subject=f"Your request is now: {label}",
+        status_url=status_url,
+        reply_to=reply_to,
+        label=label,
+    )
+
+
+def client_comment(
+    request: Request,
+    work_item_id: int,
+    key: str,
+    *,
+    message_html: str,
+    message_text: str,
+    status_url: str,
+    reply_to: str,
+) -> Email:
+    """A ``#client`` comment from the discussion. ``message_html`` is already sanitised (see
+    ``client_notify.client_html``): it is the one value the template does not escape."""
+    from markupsafe import Markup
+
+    return compose_for_client(
+        "client_comment",
+        key=key,
+        request=request,
+        work_item_id=work_item_id,
+        subject="A message about your request",
+        status_url=status_url,
+        reply_to=reply_to,
+        message_html=Markup(message_html),  # sanitised by nh3 in client_notify
+        message_text=message_text,
+    )

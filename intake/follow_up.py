@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from intake.client_updates import tell_clients
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
 from intake.ports import FollowUps, Services
@@ -67,6 +68,7 @@ def run_follow_up(services: Services) -> FollowUpRun:
         if refresh(work_item_id, services, now) is not None:
             run.refreshed.append(work_item_id)
     follow_ups.forget_changed(marks)
+    run.said += tell_clients(run.refreshed, services)
     follow_ups.set_watermark(now)
     run.due = [item.work_item_id for item in follow_ups.due(now)]
     if run.swept or marks or run.due:

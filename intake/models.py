@@ -242,6 +242,18 @@ class TrackedItem:
 
 
 @dataclass(frozen=True)
+class DiscussionComment:
+    """A comment of a work item's discussion as read back: its HTML as DevOps stores it, who
+    wrote it, and ``by_intake`` when the adapter knows Intake wrote it (its own identity)."""
+
+    id: int
+    html: str
+    author: Identity
+    created_at: datetime
+    by_intake: bool = False
+
+
+@dataclass(frozen=True)
 class Iteration:
     id: str
     name: str

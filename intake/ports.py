@@ -17,6 +17,7 @@ from intake.config import Settings
 from intake.messages import QueueMessage
 from intake.models import (
     Comment,
+    DiscussionComment,
     Email,
     Identity,
     Iteration,
@@ -98,6 +99,11 @@ class WorkItems(Protocol):
     def changed_since(self, watermark: datetime) -> list[int]:
         """Ids of Intake's work items (tag ``intake``) changed after ``watermark``, to the
         second or better (never rounded to a day), oldest change first."""
+        ...
+
+    def discussion(self, work_item_id: int) -> list[DiscussionComment]:
+        """Every comment of a work item's discussion that is not deleted, oldest first (the
+        updates carry no comment text): what the ``#client`` comments are read from."""
         ...
 
 

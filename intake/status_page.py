@@ -21,7 +21,7 @@ from importlib.resources import files
 from intake import emails, status_token
 from intake.client_status import ClientView, client_view, last_recorded_state
 from intake.errors import ExternalError, RequestNotFound
-from intake.models import RequestRecord
+from intake.models import RequestRecord, TrackedItem
 from intake.ports import Services
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,34 @@ def view_of(record: RequestRecord, services: Services) -> ClientView:
     """The request as the client sees it, its state read from DevOps (whoever changed it);
     when DevOps cannot answer, the last state Intake set."""
     state = last_recorded_state(record, services.settings)
+    item = None
     if record.work_item_id is not None:
         try:
             state = services.work_items.get(record.work_item_id).state
         except ExternalError as exc:
             log.warning("status page of %s: state not read (%s)", record.request.id, exc.title)
-    return client_view(record, state, services.settings)
+        if services.follow_ups is not None:
+            item = services.follow_ups.item(record.work_item_id)
+    return client_view(
+        record,
+        state,
+        services.settings,
+        history=item.updates if item is not None else (),
+        due_at=client_due_at(item) if services.settings.show_sla_to_client else None,
+    )
+
+
+def client_due_at(item: TrackedItem | None) -> datetime | None:
+    """The SLA due date the page shows (with ``INTAKE_SHOW_SLA_TO_CLIENT``): what the SLA
+    clock puts in the follow-up cache's summary as ``client_due_at`` (ISO 8601), if it does."""
+    value = item.summary.get("client_due_at") if item is not None else None
+    if not isinstance(value, str):
+        return None
+    try:
+        due = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return due if due.tzinfo else None
 
 
 @cache

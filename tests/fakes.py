@@ -29,6 +29,7 @@ from intake.errors import ExternalRejected, RequestNotFound
 from intake.messages import QueueMessage
 from intake.models import (
     Comment,
+    DiscussionComment,
     Email,
     Identity,
     Iteration,
@@ -113,6 +114,8 @@ class FakeWorkItems:
         self.lock = threading.Lock()
         self.history: dict[int, list[dict[str, Any]]] = {}  # work item -> DevOps updates
         self.changed_at: dict[int, datetime] = {}  # work item -> last change (the sweep)
+        # Comments people wrote in DevOps (ids from 1001, apart from Intake's own).
+        self.person_comments: dict[int, list[DiscussionComment]] = {}
 
     def _op(self, name: str, after: bool = False) -> None:
         self.faults.check(name, after=after)
@@ -213,6 +216,19 @@ class FakeWorkItems:
     def changed_since(self, watermark: datetime) -> list[int]:
         self._op("changed_since")
         return [i for i, at in sorted(self.changed_at.items()) if at > watermark]
+
+    def discussion(self, work_item_id: int) -> list[DiscussionComment]:
+        """Intake's comments (``add_comment``) and the people's (``person_comments``), by id."""
+        self._op("discussion")
+        self._item(work_item_id)
+        intake = Identity("intake-fake-identity", "Intake", "intake@contoso.example")
+        found = [
+            DiscussionComment(index + 1, comment.html, intake, utcnow(), by_intake=True)
+            for index, comment in enumerate(self.comments.get(work_item_id, []))
+        ]
+        found += self.person_comments.get(work_item_id, [])
+        self._op("discussion", after=True)
+        return sorted(found, key=lambda comment: comment.id)
 
     def _item(self, work_item_id: int) -> dict[str, Any]:
         if work_item_id not in self.items:

@@ -24,7 +24,15 @@ from intake.adapters.devops_client import SYSTEM, WIT_AREA, DevOpsClients, sdk_c
 from intake.adapters.retry import with_retries
 from intake.config import Settings
 from intake.errors import StaleWorkItem
-from intake.models import Comment, Identity, Iteration, WorkItem, WorkItemDraft, WorkItemRef
+from intake.models import (
+    Comment,
+    DiscussionComment,
+    Identity,
+    Iteration,
+    WorkItem,
+    WorkItemDraft,
+    WorkItemRef,
+)
 
 T = TypeVar("T")
 UPDATES_LOCATION = "6570bf97-d02c-4a91-8d93-3abe9895b1a9"  # workItems/{id}/updates
@@ -182,6 +190,55 @@ class DevOpsWorkItems:
             return int(added.id)
 
         return with_retries(attempt, system=SYSTEM)
+
+    def discussion(self, work_item_id: int) -> list[DiscussionComment]:
+        """``GET {project}/_apis/wit/workItems/{id}/comments`` page by page, deleted ones left
+        out. A Markdown comment is read as DevOps renders it (``$expand=renderedText``)."""
+        wit = self.clients.wit()
+        found: list[DiscussionComment] = []
+        token: str | None = None
+
+        def page_after(after: str | None) -> Any:
+            return wit.get_comments(
+                self.project, work_item_id, top=200, continuation_token=after, expand="renderedText"
+            )
+
+        while True:
+            page = with_retries(
+                lambda: sdk_call(lambda: page_after(token)),  # noqa: B023 - called right here
+                system=SYSTEM,
+            )
+            found += [self._comment(known) for known in page.comments or [] if not known.is_deleted]
+            token = page.continuation_token
+            if not token:
+                return sorted(found, key=lambda comment: comment.id)
+
+    def _comment(self, known: Any) -> DiscussionComment:
+        text = str(known.text or "")
+        if str(known.format or "").lower() in ("markdown", "0") and known.rendered_text:
+            text = str(known.rendered_text)
+        by = known.created_by
+        author = Identity(
+            id=str(getattr(by, "id", "") or ""),
+            display_name=str(getattr(by, "display_name", "") or ""),
+            email=str(getattr(by, "unique_name", "") or ""),
+        )
+        created = known.created_date or datetime.now(UTC)
+        return DiscussionComment(
+            id=int(known.id),
+            html=text,
+            author=author,
+            created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+            by_intake=self._is_intake(author, text),
+        )
+
+    def _is_intake(self, author: Identity, text: str) -> bool:
+        """Intake's own comment: written as the identity Intake acts as (a setting: the PAT's
+        owner or the service principal), or carrying our key attribute (what we add)."""
+        own = self.settings.devops_identity.strip().lower()
+        if own and own in (author.id.lower(), author.email.lower()):
+            return True
+        return f"{KEY_ATTRIBUTE}=" in text
 
     def find_identity(self, email: str) -> Identity | None:
         key = email.strip().lower()

@@ -17,7 +17,15 @@ from intake.adapters.local_board_history import INTAKE_IDENTITY
 from intake.adapters.local_clock import SqliteClock
 from intake.adapters.sqlite_db import Database
 from intake.errors import ExternalRejected
-from intake.models import Comment, Identity, Iteration, WorkItem, WorkItemDraft, WorkItemRef
+from intake.models import (
+    Comment,
+    DiscussionComment,
+    Identity,
+    Iteration,
+    WorkItem,
+    WorkItemDraft,
+    WorkItemRef,
+)
 
 LOCAL_SPRINT = Iteration(id="local-sprint-1", name="Sprint 1", path="Intake\\Sprint 1")
 
@@ -181,6 +189,11 @@ class SqliteBoard:
                     history.stamp(self.clock()),
                 ),
             )
+            # Who wrote it, as DevOps' createdBy (a table of its own: older files lack it).
+            tx.execute(
+                "INSERT INTO work_item_comment_authors (comment_id, author) VALUES (?, ?)",
+                (cursor.lastrowid, json.dumps(history.identity_ref(by))),
+            )
             count = tx.execute(
                 "SELECT COUNT(*) AS n FROM work_item_comments WHERE work_item_id = ?",
                 (work_item_id,),
@@ -207,6 +220,33 @@ class SqliteBoard:
     def changed_since(self, watermark: datetime) -> list[int]:
         with self.db.connect() as db:
             return history.changed_since(db, watermark, self.intake_tag)
+
+    def discussion(self, work_item_id: int) -> list[DiscussionComment]:
+        with self.db.connect() as db:
+            self._row(db, work_item_id)
+            rows = db.execute(
+                "SELECT c.id, c.html, c.created_at, a.author FROM work_item_comments c"
+                " LEFT JOIN work_item_comment_authors a ON a.comment_id = c.id"
+                " WHERE c.work_item_id = ? ORDER BY c.id",
+                (work_item_id,),
+            ).fetchall()
+        found = []
+        for row in rows:
+            # A comment without a recorded author predates authors: Intake's, as all were.
+            ref = json.loads(row["author"]) if row["author"] else None
+            author = INTAKE_IDENTITY
+            if ref is not None:
+                author = Identity(ref["id"], ref["displayName"], ref["uniqueName"])
+            found.append(
+                DiscussionComment(
+                    id=int(row["id"]),
+                    html=str(row["html"]),
+                    author=author,
+                    created_at=datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")),
+                    by_intake=author.id == INTAKE_IDENTITY.id,
+                )
+            )
+        return found
 
     def person(self, email: str) -> Identity:
         """Who a local person is on the board: a configured person, else a stranger known only

@@ -98,6 +98,10 @@ CREATE TABLE IF NOT EXISTS work_item_comments (
     created_at TEXT NOT NULL,
     UNIQUE (work_item_id, key)
 );
+CREATE TABLE IF NOT EXISTS work_item_comment_authors (
+    comment_id INTEGER PRIMARY KEY,
+    author TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS work_item_links (
     source_id INTEGER NOT NULL,
     target_id INTEGER NOT NULL,

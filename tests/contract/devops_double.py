@@ -150,6 +150,14 @@ class Fault:
     after: bool = False
 
 
+# The identity the double's PAT acts as (a comment Intake adds is created by it).
+INTAKE_IDENTITY = {
+    "id": "5e4f0000-0000-0000-0000-00000000a11e",
+    "displayName": "Intake Service",
+    "uniqueName": "intake-svc@contoso.example",
+}
+
+
 class DevOpsDouble:
     def __init__(self, *, project: str = "Intake", pat: str = "pat-for-tests") -> None:
         # A new organisation name each time: the SDK caches discovery answers per URL.
@@ -225,6 +233,13 @@ class DevOpsDouble:
             }
         )
         return identity_id
+
+    def person_comment(self, work_item_id: int, comment: dict[str, Any]) -> int:
+        """A comment a person wrote in DevOps (``comment``: the Comment fields to set)."""
+        comment_id = next(self.comment_ids)
+        known = {"workItemId": work_item_id, "id": comment_id, "version": 1, "isDeleted": False}
+        self.comments.setdefault(work_item_id, []).append({**known, **comment})
+        return comment_id
 
     def fail(self, method: str, path: str, status: int, **options: Any) -> None:
         self.faults.append(Fault(method, path, status, **options))
@@ -461,6 +476,9 @@ class DevOpsDouble:
                 text = re.sub(r'\sdata-intake-key="[^"]*"', "", text)
             comment = {"workItemId": work_item_id, "id": next(self.comment_ids), "version": 1}
             comment["text"] = text
+            comment["createdBy"] = INTAKE_IDENTITY  # whoever the PAT belongs to
+            comment["createdDate"] = "2026-12-07T09:00:00.000Z"
+            comment["isDeleted"] = False
             comments.append(comment)
             return 200, comment
         if method == "GET":

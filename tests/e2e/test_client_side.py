@@ -1,5 +1,6 @@
-"""The client's side over HTTP: a whole flow (intake, then a decision) on the local host, and
-every email the client got links to their status page, never to the work item."""
+"""The client's side over HTTP: a whole flow (intake, a decision, then a #client comment and a
+state change by a person) on the local host, and every email the client got links to their
+status page, never to the work item or anywhere in DevOps."""
 
 from __future__ import annotations
 
@@ -26,11 +27,18 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
     local_host, verb, data, last_subject
 ):
     title = "Reports page is blank"
+    set_clock(local_host, "2026-12-07T09:00:00Z")
     receipt = local_host.submit(sample_submission(client_email=CLIENT, title=title)).json()
     local_host.wait_until_done(receipt["requestId"])
     thread = local_host.thread_of(receipt["requestId"])
     local_host.click(thread, "Morgan", verb, data)
     local_host.wait_until_idle()
+    # Then people in DevOps: a #client comment naming DevOps addresses, and a state change.
+    board = f"{local_host.base_url}/dev/board#work-item-1"
+    person(local_host, "comments", text=f"#client Fixed, see {DEVOPS_URL} and {board}")
+    person(local_host, "", state="Active")
+    set_clock(local_host, "2026-12-07T09:05:00Z")
+    set_clock(local_host, "2026-12-07T09:10:00Z")
 
     outbox = local_host.outbox()
     to_client = [m for m in outbox if m["to"] == [CLIENT]]
@@ -38,6 +46,8 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
         f"We received your request #1: {title} [#1]",
         "Your request is being triaged [#1]",
         f"{last_subject} [#1]",
+        "A message about your request [#1]",
+        "Your request is now: In progress [#1]",
     ]
     work_item = local_host.work_item(1)
     # Locally the work item's page is on the same host as the status page, so the check is
@@ -45,7 +55,7 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
     for message in to_client:
         body = message["html"] + message["text"]
         assert work_item["url"] not in body and "/dev/board" not in body
-        assert "dev.azure.com" not in body
+        assert "dev.azure.com" not in body and "contoso.visualstudio.com" not in body
         assert message["reply_to"] == ["intake@contoso.example"]
         assert message["headers"]["Auto-Submitted"] == "auto-generated"
         links = set(LINK.findall(body))
@@ -56,6 +66,22 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
         assert page.headers["Cache-Control"] == "private, no-store"
     (coordinator,) = [m for m in outbox if m["to"] == [COORDINATOR]]
     assert work_item["url"] in coordinator["html"]  # staff keep their DevOps link
+
+
+DEVOPS_URL = "https://dev.azure.com/contoso/Intake/_workitems/edit/1"
+
+
+def set_clock(client, now: str) -> None:
+    answer = client.http.post(f"{client.base_url}/dev/api/clock", json={"now": now}, timeout=60)
+    assert answer.status_code == 200, answer.text
+
+
+def person(client, what: str, **body: str) -> None:
+    """Morgan acts on work item 1 on the local board (a PATCH, or a POST of ``comments``)."""
+    url = f"{client.base_url}/dev/api/workitems/1" + (f"/{what}" if what else "")
+    act = client.http.post if what else client.http.patch
+    answer = act(url, json={"by": "morgan@contoso.example", **body}, timeout=10)
+    assert answer.status_code in (200, 201), answer.text
 
 
 def test_a_bad_status_link_gets_a_not_found_page(local_host):
