@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from intake.errors import ConfigurationError
+from intake.triage_headline import DEFAULT_HEADLINES, HeadlineRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
@@ -381,6 +382,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_no_date(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    # --- the triage card's headline (issue 12, item 2) --------------------------------------
+    headlines: tuple[HeadlineRule, ...] = Field(
+        DEFAULT_HEADLINES,
+        description="The triage card's headline per request type and severity (JSON list of "
+        '{"request_types": [...], "severities": [...], "text": "..."}; the first rule that '
+        "matches wins, an empty list matches any; text may name {number}, {request_type}, "
+        "{severity}, {environment}). Default: the urgent sentence for Production Support at "
+        "Critical/High only.",
+    )
 
     def _status_key_problems(self) -> list[str]:
         """A status key must be long; a previous key needs the end of its grace period (else
