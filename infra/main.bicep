@@ -115,6 +115,8 @@ param statusTtlDays int = 180
 @description('Work item state -> what the client reads (JSON object), added to the defaults.')
 param clientStateLabels string = '{}'
 param reopenDays int = 10
+@description('The triage card\'s headline per request type and severity (JSON list, docs/triage.md); empty: the default wording.')
+param headlines string = ''
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -272,6 +274,7 @@ var intakeSettings = {
   INTAKE_STATUS_TTL_DAYS: string(statusTtlDays)
   INTAKE_CLIENT_STATE_LABELS: clientStateLabels
   INTAKE_REOPEN_DAYS: string(reopenDays)
+  INTAKE_HEADLINES: headlines
 }
 
 module functionApp 'modules/functionapp.bicep' = {

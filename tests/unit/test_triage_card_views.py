@@ -315,3 +315,17 @@ def test_the_posted_card_follows_the_request(world):
         workflow.run_steps(receipt.request_id, world.services)
         posted = [t["card"] for t in world.channel.threads.values()][-1]
         assert posted["body"][0]["text"].startswith("Urgent: ") is urgent
+
+
+def test_an_empty_headlines_setting_is_the_default_and_bad_json_is_named(monkeypatch):
+    from intake.config import load_settings
+    from intake.errors import ConfigurationError
+
+    monkeypatch.setenv("INTAKE_HEADLINES", " ")
+    assert load_settings().headlines == DEFAULT_HEADLINES
+    monkeypatch.setenv("INTAKE_HEADLINES", "Urgent: #{number}")
+    with pytest.raises(ConfigurationError, match="INTAKE_HEADLINES: .*JSON list"):
+        load_settings()
+    monkeypatch.setenv("INTAKE_HEADLINES", '[{"text": "#{number} for {client_name}"}]')
+    with pytest.raises(ConfigurationError, match="INTAKE_HEADLINES"):
+        load_settings()
