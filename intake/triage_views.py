@@ -154,13 +154,10 @@ def _render(
         body.append(_decide(record.request.id, refusal, room))
     elif scrum_master and state.awaits_plan:
         body.append(_with_request_id(load_card("scrum_master_plan"), record.request.id))
-    top: list[dict[str, Any]] = []
-    if decision is not None:
-        # The question of the headline is answered: the answer takes its place.
-        body.remove(element(card, "headline"))
-        top.append(_outcome(state, room))
-    else:
-        top.append(body.pop(0))
+    headline = element(card, "headline")
+    body.remove(headline)
+    # Once decided, the headline's question is answered: the answer takes its place.
+    top = [_outcome(state, room) if decision is not None else headline]
     if notice:
         note = load_card("notice")
         note["text"] = escape_markdown(notice)
@@ -170,7 +167,7 @@ def _render(
 
 
 def _voters(state: TriageState, room: Room) -> dict[str, Any]:
-    """Who voted what, the latest votes first when not all fit."""
+    """Who voted what; only the latest votes when not all fit (the tally counts them all)."""
     voters = load_card("voters")
     shown = state.votes if room.voters is None else state.votes[-room.voters :]
     voters["facts"] = [
