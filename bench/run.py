@@ -345,7 +345,9 @@ def card_click(
     from tests.openid_double import bot_token
 
     service_url = world.settings.teams_service_url
-    people = [p.model_dump(mode="json") for p in world.settings.people if p.role != "client"]
+    # Support staff and the coordinator vote; a scrum master decides (docs/triage.md).
+    voters = ("support_staff", "coordinator")
+    people = [p.model_dump(mode="json") for p in world.settings.people if p.role in voters]
     choices = ["proceed", "not_our_problem", "bug_or_feature"]
     times, updates, everyone = [], [], []
     updated = threading.Event()
@@ -362,7 +364,9 @@ def card_click(
             "conversation_id": posted["conversation_id"],
             "activity_id": posted["activity_id"],
         }
-        data = {"requestId": request_id, "vote": choices[number % len(choices)]}
+        # Each person's next click picks another option than their last (a change to show).
+        choice = choices[(number + number // len(people)) % len(choices)]
+        data = {"requestId": request_id, "vote": choice}
         person = people[number % len(people)]
         activity = invoke_activity(
             thread, person, "vote", data, tenant_id=TENANT, service_url=service_url

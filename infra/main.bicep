@@ -123,6 +123,8 @@ param clientSilentTransitions string = '[]'
 @description('Email or id of the identity Intake acts as in DevOps (its #client comments are not emailed again).')
 param devopsIdentity string = ''
 param showSlaToClient bool = false
+@description('The triage card\'s headline per request type and severity (JSON list, docs/triage.md); empty: the default wording.')
+param headlines string = ''
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -285,6 +287,7 @@ var intakeSettings = {
   INTAKE_CLIENT_SILENT_TRANSITIONS: clientSilentTransitions
   INTAKE_DEVOPS_IDENTITY: devopsIdentity
   INTAKE_SHOW_SLA_TO_CLIENT: string(showSlaToClient)
+  INTAKE_HEADLINES: headlines
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -22,9 +22,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from intake.errors import ConfigurationError
+from intake.triage_headline import DEFAULT_HEADLINES, HeadlineRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
@@ -404,6 +405,30 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_no_date(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    # --- the triage card's headline (issue 12, item 2) --------------------------------------
+    # Decoded here, not by pydantic-settings: an empty value (Bicep always sets it) is the
+    # default wording, and bad JSON is named like any other invalid value.
+    headlines: Annotated[tuple[HeadlineRule, ...], NoDecode] = Field(
+        DEFAULT_HEADLINES,
+        description="The triage card's headline per request type and severity (JSON list of "
+        '{"request_types": [...], "severities": [...], "text": "..."}; the first rule that '
+        "matches wins, an empty list matches any; text may name {number}, {request_type}, "
+        "{severity}, {environment}). Default: the urgent sentence for Production Support at "
+        "Critical/High only.",
+    )
+
+    @field_validator("headlines", mode="before")
+    @classmethod
+    def _headlines_from_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return DEFAULT_HEADLINES
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON list of headline rules (docs/triage.md)") from None
 
     def _status_key_problems(self) -> list[str]:
         """A status key must be long; a previous key needs the end of its grace period (else

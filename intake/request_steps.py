@@ -24,8 +24,7 @@ from intake.models import (
 )
 from intake.ports import Services
 from intake.status_page import status_link
-from intake.triage_card import build_triage_card
-from intake.triage_rules import scrum_master_teams_ids
+from intake.triage_views import new_triage_card
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +150,7 @@ def post_triage_card(
     record: RequestRecord, services: Services, *, first_run: bool = False
 ) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
-    card = build_triage_card(
-        record.request, work_item_id, record.result(Step.CREATE_WORK_ITEM)["url"]
-    )
-    card["refresh"]["userIds"] = scrum_master_teams_ids(
-        services.settings, services.store.scrum_masters()
-    )
+    card = new_triage_card(record, services.settings, tuple(services.store.scrum_masters()))
     key = _key(record, Step.POST_TRIAGE_CARD)
     attempt = record_attempt(record, key, services)
     if attempt.earlier_unknown:

@@ -42,12 +42,17 @@ from intake.triage_rules import (
     is_scrum_master,
     vote_comment,
 )
-from intake.triage_views import triage_view
+from intake.triage_views import Refusal, triage_view
 from intake.workflow import next_steps
 
 log = logging.getLogger(__name__)
 
 NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
+# The scrum master decides; the votes are the staff's advice to them (docs/triage.md).
+SCRUM_MASTER_DECIDES = (
+    "You decide on this request, so you do not vote: choose a decision below. "
+    "Your click changed nothing."
+)
 ROLE_NOT_CHECKED = (
     "Your scrum master role could not be checked just now. Your click changed nothing; "
     "try again in a moment."
@@ -69,7 +74,13 @@ def view(
     """The card as the clicker should see it (the scrum master's view for scrum masters)."""
     state = state_of(request_id, services)
     scrum_master, state = _role(clicker, state, services)
-    return triage_view(state, services.settings, scrum_master=bool(scrum_master), notice=notice)
+    return triage_view(
+        state,
+        services.settings,
+        viewer=clicker.teams_id,
+        scrum_master=bool(scrum_master),
+        notice=notice,
+    )
 
 
 def is_scrum_master_now(clicker: Clicker, services: Services) -> bool:
@@ -127,12 +138,17 @@ def record_vote(
     Votes only: a decision's update must be sent before its run is queued (see ``decide``)."""
     state = state_of(request_id, services)
     scrum_master, state = _role(clicker, state, services)
-    if state.decision is not None:
+    if state.decision is not None or scrum_master:
         return triage_view(
             state,
             services.settings,
+            viewer=clicker.teams_id,
             scrum_master=bool(scrum_master),
-            notice="Voting is closed: this is decided.",
+            notice=(
+                "Voting is closed: this is decided."
+                if state.decision is not None
+                else SCRUM_MASTER_DECIDES
+            ),
         )
     vote = Vote(
         voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice, at=services.clock()
@@ -146,7 +162,9 @@ def record_vote(
         step_runner.enqueue(CopyVote(request_id, key, vote_comment(vote, previous)), services)
         if not (publish_queued and step_runner.enqueue(PublishCard(request_id), services)):
             publish(state, services)
-    return triage_view(state, services.settings, scrum_master=bool(scrum_master))
+    return triage_view(
+        state, services.settings, viewer=clicker.teams_id, scrum_master=bool(scrum_master)
+    )
 
 
 def decide(
@@ -165,7 +183,7 @@ def decide(
     if not scrum_master:
         log.warning("request %s: %s refused, not a scrum master", request_id, kind.value)
         notice = NOT_SCRUM_MASTER if scrum_master is False else ROLE_NOT_CHECKED
-        return triage_view(state, services.settings, notice=notice)
+        return triage_view(state, services.settings, viewer=clicker.teams_id, notice=notice)
     claim_name = TriageStep.PLAN if kind in PLAN_KINDS else TriageStep.DECISION
     refusal = _why_not(state, kind)
     if refusal:
@@ -174,7 +192,8 @@ def decide(
         mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
         mine = mine.model_copy(update={"at": services.clock()})  # the app's one clock
     except InvalidDecision as exc:
-        return triage_view(state, services.settings, scrum_master=True, notice=str(exc))
+        refused = Refusal(kind, str(exc), data)
+        return triage_view(state, services.settings, scrum_master=True, refusal=refused)
     # Unfinished from now until the decision's run ends: the timer (``resume_stalled``) and
     # ``intake replay`` look at unfinished requests, so a lost message or a dead worker cannot
     # leave a decision half done. Set before the claim: a crash right after the claim must

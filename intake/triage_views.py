@@ -7,63 +7,239 @@ person typed is markdown-escaped before it goes in.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from intake.config import Settings
-from intake.models import DecisionKind, Step
-from intake.triage_card import build_triage_card, element, escape_markdown, load_card
+from intake.models import DecisionKind, RequestRecord, Step
+from intake.triage_card import (
+    DESCRIPTION_ON_CARD,
+    MAX_CARD_BYTES,
+    build_triage_card,
+    card_bytes,
+    element,
+    escape_markdown,
+    load_card,
+    shortened,
+)
 from intake.triage_rules import (
     CHOICE_LABELS,
     DECISION_LABELS,
+    MAX_REFRESH_USERS,
     TriageState,
     TriageStep,
     scrum_master_teams_ids,
     tally_text,
 )
 
+log = logging.getLogger(__name__)
+YOUR_VOTE_MARK = "✓ "
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A decision click refused for what was typed: the reason goes next to the field, and
+    what was typed (``typed``: the card's inputs as the click sent them) stays in it."""
+
+    kind: DecisionKind
+    reason: str
+    typed: dict[str, Any] = field(default_factory=dict)
+
+
+# For each decision with a form: its Show-card button and the input a refusal is about.
+FORMS = {
+    DecisionKind.CREATE_PBI: ("show-create-pbi", "tasks"),
+    DecisionKind.NOT_OUR_PROBLEM: ("show-not-our-problem", "rootCause"),
+    DecisionKind.BUG_OR_FEATURE: ("show-bug-or-feature", "bugOrFeature"),
+}
+
+
+@dataclass(frozen=True)
+class Room:
+    """How much of each unbounded text a card shows: a view is rendered with the first room
+    of ``ROOMS`` whose card fits ``MAX_CARD_BYTES`` (the work item keeps everything)."""
+
+    description_chars: int = DESCRIPTION_ON_CARD
+    text_chars: int | None = None  # facts, names, the root cause
+    voters: int | None = None  # rows of the "who voted what" list
+    refresh_users: int = MAX_REFRESH_USERS
+    keep_typed: bool = True
+
+
+ROOMS = (
+    Room(),
+    Room(description_chars=600, text_chars=300, voters=40),
+    Room(description_chars=200, text_chars=80, voters=15, refresh_users=30),
+    # Fits whatever the input: every text bounded (see tests/unit/test_card_size.py).
+    Room(description_chars=0, text_chars=40, voters=5, refresh_users=10, keep_typed=False),
+)
+
 
 def triage_view(
-    state: TriageState, settings: Settings, *, scrum_master: bool = False, notice: str = ""
+    state: TriageState,
+    settings: Settings,
+    *,
+    viewer: str = "",
+    scrum_master: bool = False,
+    notice: str = "",
+    refusal: Refusal | None = None,
 ) -> dict[str, Any]:
-    """The card for everyone (``scrum_master=False``: the channel message) or for a scrum
-    master; ``notice`` is a line for the clicker alone (a refusal, a missing input)."""
-    record = state.record
-    work_item_id = record.work_item_id or 0
-    card = build_triage_card(record.request, work_item_id, _work_item_url(state))
-    card["refresh"]["userIds"] = scrum_master_teams_ids(settings, state.scrum_master_ids)
-    body: list[dict[str, Any]] = card["body"]
-    if notice:
-        note = load_card("notice")
-        note["text"] = escape_markdown(notice)
-        body.insert(1, note)
-    element(card, "tally")["text"] = tally_text(state.votes)
-    if state.votes:
-        voters = load_card("voters")
-        voters["facts"] = [
-            {"title": escape_markdown(vote.voter_name), "value": CHOICE_LABELS[vote.choice]}
-            for vote in state.votes
-        ]
-        body.append(voters)
-    decision = state.decision
-    if decision is not None:
-        # Decided: the vote buttons go (and the server refuses late votes anyway).
-        card["actions"] = [a for a in card["actions"] if a["type"] != "Action.Execute"]
-        body.append(_outcome(state))
-    if scrum_master and decision is None:
-        body.append(_with_request_id(load_card("scrum_master_decide"), record.request.id))
-    elif scrum_master and state.awaits_plan:
-        body.append(_with_request_id(load_card("scrum_master_plan"), record.request.id))
+    """The card for everyone (no ``viewer``: the channel message), for one support person
+    (``viewer``: their Teams id; their vote is marked), or for a scrum master (the decision
+    actions instead of the votes: the scrum master decides, the staff advise). ``notice`` is
+    a line for the clicker alone; ``refusal`` a refused decision, shown at its field."""
+    card: dict[str, Any] = {}
+    for room in ROOMS:
+        card = _render(state, settings, room, viewer, scrum_master, notice, refusal)
+        if card_bytes(card) <= MAX_CARD_BYTES:
+            return card
+    log.error("request %s: card of %s bytes", state.record.request.id, card_bytes(card))
     return card
 
 
-def _outcome(state: TriageState) -> dict[str, Any]:
+def new_triage_card(
+    record: RequestRecord, settings: Settings, scrum_master_ids: tuple[str, ...]
+) -> dict[str, Any]:
+    """The card first posted for a new request (no votes yet): everyone's view."""
+    return triage_view(TriageState(record, [], scrum_master_ids), settings)
+
+
+def _render(
+    state: TriageState,
+    settings: Settings,
+    room: Room,
+    viewer: str,
+    scrum_master: bool,
+    notice: str,
+    refusal: Refusal | None,
+) -> dict[str, Any]:
+    record = state.record
+    card = build_triage_card(
+        record.request,
+        record.work_item_id or 0,
+        _work_item_url(state),
+        headlines=settings.headlines,
+        description_chars=room.description_chars,
+        fact_chars=room.text_chars,
+    )
+    # Teams refreshes these users' view unasked: the scrum masters (their view differs), then
+    # the voters (each sees their own vote); at most 60, Teams' limit.
+    refresh = [
+        *scrum_master_teams_ids(settings, state.scrum_master_ids),
+        *(vote.voter_id for vote in state.votes),
+    ]
+    card["refresh"]["userIds"] = list(dict.fromkeys(refresh))[: room.refresh_users]
+    body: list[dict[str, Any]] = card["body"]
+    element(card, "tally")["text"] = tally_text(state.votes)
+    mine = next((v for v in state.votes if viewer and v.voter_id == viewer), None)
+    decision = state.decision
+    if mine is not None and decision is None and not scrum_master:
+        element(card, "your-vote")["text"] = (
+            f"Your vote: {CHOICE_LABELS[mine.choice]}. Click another option to change it."
+        )
+        for action in card["actions"]:
+            if action.get("data", {}).get("vote") == mine.choice.value:
+                action["style"] = "positive"
+                action["title"] = action["fallback"]["title"] = YOUR_VOTE_MARK + action["title"]
+    else:
+        body.remove(element(card, "your-vote"))
+    if state.votes:
+        body.append(_voters(state, room))
+    if decision is not None or scrum_master:
+        # Decided: the votes are over (the server refuses late votes anyway). A scrum master
+        # decides instead of voting: their view has no vote buttons to misclick.
+        card["actions"] = [a for a in card["actions"] if a["type"] != "Action.Execute"]
+    if scrum_master and decision is None:
+        body.append(_decide(record.request.id, refusal, room))
+    elif scrum_master and state.awaits_plan:
+        body.append(_with_request_id(load_card("scrum_master_plan"), record.request.id))
+    headline = element(card, "headline")
+    body.remove(headline)
+    # Once decided, the headline's question is answered: the answer takes its place.
+    top = [_outcome(state, room) if decision is not None else headline]
+    if notice:
+        note = load_card("notice")
+        note["text"] = escape_markdown(notice)
+        top.append(note)
+    card["body"] = [*top, *body]
+    return card
+
+
+def _voters(state: TriageState, room: Room) -> dict[str, Any]:
+    """Who voted what; only the latest votes when not all fit (the tally counts them all)."""
+    voters = load_card("voters")
+    shown = state.votes if room.voters is None else state.votes[-room.voters :]
+    voters["facts"] = [
+        {
+            "title": escape_markdown(shortened(vote.voter_name, room.text_chars)),
+            "value": CHOICE_LABELS[vote.choice],
+        }
+        for vote in shown
+    ]
+    hidden = len(state.votes) - len(shown)
+    if hidden:
+        voters["facts"].insert(0, {"title": "Earlier votes", "value": f"{hidden} more"})
+    return voters
+
+
+def _decide(request_id: str, refusal: Refusal | None, room: Room) -> dict[str, Any]:
+    """The scrum master's decisions; a refused one open as a form, its reason under its
+    field and what was typed kept (a Show-card would come back closed, hiding both)."""
+    fragment = load_card("scrum_master_decide")
+    if refusal is not None and refusal.kind in FORMS:
+        show_id, input_id = FORMS[refusal.kind]
+        items: list[dict[str, Any]] = fragment["items"]
+        decisions = next(i for i in items if i.get("id") == "decisions")
+        show = next(a for a in decisions["actions"] if a["id"] == show_id)
+        decisions["actions"].remove(show)  # its form is open below: one button per title
+        form: list[dict[str, Any]] = [
+            {"type": "TextBlock", "text": show["title"], "wrap": True, "weight": "Bolder"}
+        ]
+        for item in show["card"]["body"]:
+            form.append(item)
+            if item.get("id") == input_id:
+                _keep_typed(item, refusal.typed.get(input_id), room)
+                form.append(
+                    {
+                        "type": "TextBlock",
+                        "id": f"{input_id}-error",
+                        "text": escape_markdown(refusal.reason),
+                        "wrap": True,
+                        "color": "Attention",
+                        "spacing": "Small",
+                    }
+                )
+        form.append({"type": "ActionSet", "actions": show["card"]["actions"]})
+        container = {"type": "Container", "id": "refused-decision", "style": "attention"}
+        items.insert(items.index(decisions), {**container, "items": form})
+        if not decisions["actions"]:
+            items.remove(decisions)
+    return _with_request_id(fragment, request_id)  # type: ignore[no-any-return]
+
+
+def _keep_typed(item: dict[str, Any], typed: Any, room: Room) -> None:
+    """Put back what was typed into a refused decision's input (text only)."""
+    if not isinstance(typed, str) or not room.keep_typed:
+        return
+    if item["type"] == "Input.ChoiceSet":
+        if typed in {choice["value"] for choice in item["choices"]}:
+            item["value"] = typed
+        return
+    item["value"] = typed
+
+
+def _outcome(state: TriageState, room: Room) -> dict[str, Any]:
+    """What was decided and what came of it: the card's answer, at its top."""
     decision = state.decision
     assert decision is not None
     outcome = load_card("outcome")
     items = {item["id"]: item for item in outcome["items"]}
-    items["outcome-title"]["text"] = (
-        f"Decided: {DECISION_LABELS[decision.kind]}, by {escape_markdown(decision.by_name)}"
-    )
+    said = DECISION_LABELS[decision.kind]
+    if decision.kind is DecisionKind.BUG_OR_FEATURE and decision.bug_or_feature:
+        said += " (a Bug)" if decision.bug_or_feature == "bug" else " (a Feature request)"
+    by = escape_markdown(shortened(decision.by_name, room.text_chars))
+    items["outcome-title"]["text"] = f"Decided: {said}, by {by}"
     lines: list[str] = []
     links: list[dict[str, Any]] = []
     failure = _failure_lines(state)
@@ -84,9 +260,10 @@ def _outcome(state: TriageState) -> dict[str, Any]:
             links.append(_link(f"Open PBI #{pbi['id']}", pbi["url"]))
         if state.result(TriageStep.COMMENT_COORDINATOR):
             lines.append("The coordinator was told that it will proceed.")
-        lines.extend(_plan_lines(state))
+        lines.extend(_plan_lines(state, room))
     elif decision.kind is DecisionKind.NOT_OUR_PROBLEM:
-        lines.append(f"Root cause: {escape_markdown(decision.root_cause)}")
+        cause = shortened(decision.root_cause, max(room.description_chars, 200))
+        lines.append(f"Root cause: {escape_markdown(cause)}")
         if state.is_finished(decision):
             lines.append("The request is closed and the client was told by email.")
     elif decision.kind is DecisionKind.BUG_OR_FEATURE:
@@ -141,11 +318,11 @@ def _failure_lines(state: TriageState) -> list[str]:
     ]
 
 
-def _plan_lines(state: TriageState) -> list[str]:
+def _plan_lines(state: TriageState, room: Room) -> list[str]:
     plan = state.plan
     if plan is None:
         return ["Waiting for the scrum master: sprint-urgent, or handle during the sprint."]
-    by = escape_markdown(plan.by_name)
+    by = escape_markdown(shortened(plan.by_name, room.text_chars))
     if plan.kind is DecisionKind.HANDLE_IN_SPRINT:
         return [f"Handle during the sprint ({by}): the PBI stays in the backlog."]
     sprint = state.result(TriageStep.ADD_TO_SPRINT)

@@ -48,7 +48,7 @@ def test_one_submission_creates_every_side_effect_exactly_once(local_host):
         "and let me know what we should do with this one"
     )
     titles = [a["title"] for a in thread["card"]["actions"] if a["type"] == "Action.Execute"]
-    assert titles == ["Not our problem", "Bug / Feature request", "Proceed"]
+    assert titles == ["Not our problem", "Bug / Feature", "Proceed"]
 
     for page in ("/dev/", "/dev/board", "/dev/outbox", "/dev/channel"):
         assert "Invoices page times out" in local_host.page(page)

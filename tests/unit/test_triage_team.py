@@ -25,6 +25,7 @@ from intake.triage_rules import MAX_REFRESH_USERS, Clicker
 from tests.adaptive_cards import assert_valid_card, texts, verbs
 from tests.conftest import SAMPLE
 from tests.fakes import FakeChannel, FakeWorld
+from tests.people import SAM
 from tests.unit.test_triage import ALEX, MORGAN, channel_card, run_queue
 
 GROUP = "5c1f0b6e-0000-4000-8000-00000000a11d"
@@ -148,7 +149,12 @@ def test_a_scrum_masters_teams_id_is_learnt_from_a_click_and_refreshes_every_car
     triage.view(group_request, RILEY, group_world.services)  # e.g. "Refresh card"
     assert group_world.store.scrum_masters() == [RILEY.teams_id]
     triage.record_vote(group_request, ALEX, VoteChoice.PROCEED, group_world.services)
-    assert channel_card(group_world)["refresh"]["userIds"] == [MORGAN.teams_id, RILEY.teams_id]
+    # The scrum masters, then the voters (each sees their own vote).
+    assert channel_card(group_world)["refresh"]["userIds"] == [
+        MORGAN.teams_id,
+        RILEY.teams_id,
+        ALEX.teams_id,
+    ]
     # A new request's card lists them from its first post.
     second = workflow.submit_request(
         json.dumps({**SAMPLE, "responseId": "another"}).encode(),
@@ -265,7 +271,7 @@ class ChannelWithAClickInFlight(FakeChannel):
 def test_an_update_asked_for_while_another_is_sent_is_published_after_it(world):
     request_id = submit(world.services)
     world.channel = ChannelWithAClickInFlight(world, request_id)
-    triage.record_vote(request_id, MORGAN, VoteChoice.NOT_OUR_PROBLEM, world.services)
+    triage.record_vote(request_id, SAM, VoteChoice.NOT_OUR_PROBLEM, world.services)
     # Alex's update waited for Morgan's to be sent, then the current state went out.
     assert world.channel.sent == [1, 3]
     final = channel_card(world)
@@ -283,7 +289,7 @@ def test_a_publisher_that_died_holding_the_turn_delays_nobody_for_long(world):
     triage.record_vote(request_id, ALEX, VoteChoice.PROCEED, world.services)
     assert "No votes yet." in texts(channel_card(world))  # the turn is someone else's
     now[0] += triage.CARD_TURN_SECONDS + 1
-    triage.record_vote(request_id, MORGAN, VoteChoice.PROCEED, world.services)
+    triage.record_vote(request_id, SAM, VoteChoice.PROCEED, world.services)
     assert "Votes: Not our problem 0 · Bug / Feature request 0 · Proceed 2" in texts(
         channel_card(world)
     )
@@ -295,7 +301,7 @@ def test_a_failed_card_update_gives_the_turn_back(world):
     triage.record_vote(request_id, ALEX, VoteChoice.PROCEED, world.services)
     assert world.store.cards[request_id]["owner"] == ""
     assert world.store.cards[request_id]["published"] == 0
-    triage.record_vote(request_id, MORGAN, VoteChoice.PROCEED, world.services)
+    triage.record_vote(request_id, SAM, VoteChoice.PROCEED, world.services)
     assert "Votes: Not our problem 0 · Bug / Feature request 0 · Proceed 2" in texts(
         channel_card(world)
     )
@@ -335,7 +341,7 @@ def test_two_clicks_at_once_on_sqlite_leave_the_newest_card_in_the_channel(tmp_p
     first.start()
     assert channel.first_sending.wait(10)
     # Without the card's turn, this newer card would go out now and the older one after it.
-    triage.record_vote(request_id, MORGAN, VoteChoice.NOT_OUR_PROBLEM, services)
+    triage.record_vote(request_id, SAM, VoteChoice.NOT_OUR_PROBLEM, services)
     channel.second_click_over.set()
     first.join(10)
     (thread,) = channel.channel.threads()

@@ -23,6 +23,11 @@ function when(timestamp) {
   let people = [];
   let me = null;
   const shown = new Map(); // activity id -> {updatedAt, person}: the message version on screen
+  // Teams on a phone stacks a card's buttons one per row and lets their titles wrap; on a
+  // wide screen it puts them side by side. The page does the same, so no button is cut to
+  // "Not o…" on a narrow screen; a change of width redraws every card.
+  const narrow = window.matchMedia("(max-width: 599px)");
+  narrow.addEventListener("change", () => shown.clear());
 
   // Card text is markdown with every typed character backslash-escaped (see
   // intake/triage_card.py). Shown as plain text: the escapes dropped, then HTML-escaped, so
@@ -98,7 +103,7 @@ function when(timestamp) {
       article = document.createElement("article");
       article.className = "thread";
       article.dataset.activityId = thread.activity_id;
-      threadsBox.prepend(article);
+      threadsBox.append(article); // oldest first, the newest last (as Teams shows a channel)
     }
     if (!article.querySelector(".card-slot")) {
       article.replaceChildren();
@@ -121,13 +126,27 @@ function when(timestamp) {
     status.classList.toggle("error", Boolean(isError));
   }
 
+  function hostConfig() {
+    const config = AdaptiveCards.defaultHostConfig;
+    config.actions.allowTitleToWrap = true;
+    config.actions.actionsOrientation = narrow.matches
+      ? AdaptiveCards.Orientation.Vertical
+      : AdaptiveCards.Orientation.Horizontal;
+    config.actions.actionAlignment = narrow.matches
+      ? AdaptiveCards.ActionAlignment.Stretch
+      : AdaptiveCards.ActionAlignment.Left;
+    return config;
+  }
+
   function draw(thread, card, article) {
     const adaptiveCard = new AdaptiveCards.AdaptiveCard();
+    adaptiveCard.hostConfig = hostConfig();
     adaptiveCard.onExecuteAction = function (action) {
       onAction(thread, action, article);
     };
     adaptiveCard.parse(card);
     article.querySelector(".card-slot").replaceChildren(adaptiveCard.render());
+    article.dataset.seenAs = me ? me.teams_id : ""; // whose view this is (tests wait for it)
   }
 
   // What an invoke answered: a card replaces the clicker's view; anything else is a line.
@@ -210,7 +229,8 @@ function when(timestamp) {
   }
 
   async function start() {
-    people = await (await fetch("/dev/api/users")).json();
+    // The channel's members only: a client is not in the support channel.
+    people = (await (await fetch("/dev/api/users")).json()).filter((p) => p.role !== "client");
     // ?as=<teams id> picks a person (a link for a demo); else the last one picked here.
     const asked = new URLSearchParams(window.location.search).get("as");
     choose(asked || window.localStorage.getItem("intake.person") || picker.value);
