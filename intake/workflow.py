@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from intake import telemetry
+from intake import sla_follow_up, telemetry
 from intake.errors import ExternalError
 from intake.models import (
     RequestRecord,
@@ -94,6 +94,7 @@ def request_status(request_id: str, services: Services) -> dict[str, Any]:
         "workItemUrl": record.result(Step.CREATE_WORK_ITEM).get("url"),
         "steps": {step.value: record.is_done(step) for step in Step},
         "lastError": record.last_error or None,
+        **sla_follow_up.request_clocks(record, services),
     }
 
 
