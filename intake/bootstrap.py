@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from intake import telemetry
+from intake import sla_follow_up, telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_clock import SqliteClock
@@ -176,7 +176,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
     """The checks ``intake doctor`` runs, gathered here and nowhere else: local files, then
     each configured real system's own checks (each adapter module offers its
     ``doctor_checks``; DevOps keeps them beside its adapter, in ``devops_doctor``)."""
-    checks = _local_checks(settings)
+    checks = _local_checks(settings) + [sla_follow_up.calendar_check(settings)]
     if settings.uses_devops:
         from intake.adapters import devops_doctor
 

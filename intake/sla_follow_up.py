@@ -33,6 +33,7 @@ from typing import Any
 from intake.calendar import BusinessCalendar
 from intake.clock_view import ClockView
 from intake.config import Settings
+from intake.doctor import Check
 from intake.errors import ExternalError, RequestNotFound
 from intake.models import Email, Mention, RequestRecord, Step, Thread, TrackedItem, Vote
 from intake.ports import FollowUps, Services
@@ -338,3 +339,24 @@ def request_clocks(record: RequestRecord, services: Services) -> dict[str, Any]:
         updates, intake_records(record, votes), rules.calendar, rules.policy, services.clock()
     )
     return {"sla": clock_json(found.sla), "firstResponse": clock_json(found.first_response)}
+
+
+# --- make doctor -----------------------------------------------------------------------------
+def calendar_check(settings: Settings) -> Check:
+    """The business calendar the clocks count in (parsed at start-up; shown here)."""
+
+    def describe() -> str:
+        calendar = settings.business_calendar
+        open_days = sum(1 for windows in calendar.week if windows)
+        return (
+            f"{calendar.timezone.key}, {open_days} open days a week, a business day is "
+            f"{calendar.day_minutes} min, {len(calendar.holidays)} holidays"
+        )
+
+    return Check(
+        "local",
+        "SLA business calendar",
+        describe,
+        'set INTAKE_CALENDAR to {"timezone": "Europe/Paris", "week": {"mon": '
+        '[["09:00", "18:00"]], ...}, "holidays": ["2026-12-25"]}',
+    )
