@@ -21,7 +21,11 @@ CALENDAR = json.dumps(
         "holidays": ["2026-12-25", "2027-01-01"],
     }
 )
-SETTINGS = {"calendar": CALENDAR, "escalation_emails": ["boss@contoso.example"]}
+SETTINGS = {
+    "calendar": CALENDAR,
+    "escalation_emails": ["boss@contoso.example"],
+    "sla_due_field": "Custom.SLADue",
+}
 
 
 def set_clock(client: LocalHostClient, now: str) -> None:
@@ -84,7 +88,11 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
 
         fr, sla = f"fr:{item}:1", f"sla:{item}:1"
         assert step("2026-12-14T14:55:00Z") == []
+        # The due date is written to the work item's field, once.
+        assert client.work_item(item)["fields"]["Custom.SLADue"] == "2026-12-17T09:00:00+00:00"
+        rev = client.work_item(item)["rev"]
         assert step("2026-12-14T15:00:00Z") == [f"{fr}:warn"]  # 6 of 8 business hours
+        assert client.work_item(item)["rev"] == rev  # unchanged: not written again
         # Due on the closing edge (18:00 Paris): held through the night.
         assert step("2026-12-14T17:00:00Z") == []
         assert step("2026-12-14T23:00:00Z") == []
@@ -124,6 +132,7 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
         assert step("2026-12-18T10:05:00Z") == []
         cycle_two = client.status(request_id)["sla"]
         assert cycle_two["cycle"] == 2 and cycle_two["dueAt"] == "2026-12-23T10:00:00Z"
+        assert client.work_item(item)["fields"]["Custom.SLADue"] == "2026-12-23T10:00:00+00:00"
         assert step("2026-12-22T12:10:00Z") == []
         assert step("2026-12-22T12:15:00Z") == [f"sla:{item}:2:warn"]
         assert len(reminder_keys(client)) == len(set(reminder_keys(client))) == 5
