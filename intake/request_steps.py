@@ -23,6 +23,7 @@ from intake.models import (
     WorkItemDraft,
 )
 from intake.ports import Services
+from intake.sla_ladder import add_sla_fact
 from intake.status_page import status_link
 from intake.triage_card import build_triage_card
 from intake.triage_rules import scrum_master_teams_ids
@@ -157,6 +158,7 @@ def post_triage_card(
     card["refresh"]["userIds"] = scrum_master_teams_ids(
         services.settings, services.store.scrum_masters()
     )
+    add_sla_fact(card, record.request, None, services.settings)
     key = _key(record, Step.POST_TRIAGE_CARD)
     attempt = record_attempt(record, key, services)
     if attempt.earlier_unknown:

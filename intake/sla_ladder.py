@@ -25,11 +25,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from intake.calendar import BusinessCalendar
 from intake.clock_view import ClockKind, ClockState, ClockView
 from intake.config import Settings
-from intake.triage_card import escape_markdown
+from intake.models import Decision, Request
+from intake.sla import IntakeRecords, SlaPolicy, revisions, sla_clock
+from intake.triage_card import element, escape_markdown
 
 
 class Rung(StrEnum):
@@ -291,3 +294,42 @@ def digest_text(rows: Iterable[DigestRow], calendar: BusinessCalendar, slot: Dig
             + ("" if clock.state is ClockState.BREACHED else " left")
         )
     return "\n".join(lines)
+
+
+def card_fact(
+    severity: str,
+    received_at: datetime,
+    decided_at: datetime | None,
+    calendar: BusinessCalendar,
+    policy: SlaPolicy,
+) -> str:
+    """The SLA fact of the triage card ("due Wed 9 Dec 16:30 CET", "met (due …)"), from the
+    request's record alone: its clock as it started when the request came in (created in a
+    running state) and stopped by the decision. The card is not published again when a later
+    state change moves the due date (``GET /api/requests/{id}`` and the digest show it)."""
+    created = {
+        "rev": 1,
+        "fields": {
+            "System.State": {"newValue": next(iter(sorted(policy.running_states)), "New")},
+            "System.ChangedDate": {"newValue": received_at.astimezone(UTC).isoformat()},
+        },
+    }
+    records = IntakeRecords(severity=severity, decided_at=decided_at)
+    history = revisions([created], policy)
+    clock = sla_clock(history, records, calendar, policy, decided_at or received_at)
+    return card_line(clock, calendar).removeprefix("SLA: ")
+
+
+def add_sla_fact(
+    card: dict[str, Any], request: Request, decision: Decision | None, settings: Settings
+) -> None:
+    """The triage card's one SLA fact line ("SLA: due Wed 9 Dec 16:30 CET"), if it has one."""
+    value = card_fact(
+        request.severity,
+        request.received_at,
+        decision.at if decision else None,
+        settings.business_calendar,
+        SlaPolicy.from_settings(settings),
+    )
+    if value:
+        element(card, "facts")["facts"].append({"title": "SLA", "value": escape_markdown(value)})

@@ -11,6 +11,7 @@ from typing import Any
 
 from intake.config import Settings
 from intake.models import DecisionKind, Step
+from intake.sla_ladder import add_sla_fact
 from intake.triage_card import build_triage_card, element, escape_markdown, load_card
 from intake.triage_rules import (
     CHOICE_LABELS,
@@ -31,6 +32,7 @@ def triage_view(
     work_item_id = record.work_item_id or 0
     card = build_triage_card(record.request, work_item_id, _work_item_url(state))
     card["refresh"]["userIds"] = scrum_master_teams_ids(settings, state.scrum_master_ids)
+    add_sla_fact(card, state.record.request, state.decision, settings)
     body: list[dict[str, Any]] = card["body"]
     if notice:
         note = load_card("notice")

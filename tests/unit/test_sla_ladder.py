@@ -173,3 +173,39 @@ def test_the_digest_lists_running_requests_breached_first_then_by_due_date():
     assert r"b\_" in lines[2] and "(https://x/2)" in lines[2]
     assert all(view.state is not ClockState.MET for view in [r.clock for r in rows[:3]])
     assert isinstance(slot.at, datetime)
+
+
+def test_the_triage_card_gains_one_sla_fact_in_the_calendars_zone():
+    from intake.config import Settings
+    from intake.models import Request
+    from intake.sla_ladder import add_sla_fact
+    from intake.triage_card import build_triage_card
+
+    settings = Settings(
+        calendar='{"timezone": "Europe/Paris", "holidays": ["2026-12-07"], "week": {'
+        + ", ".join(f'"{d}": [["09:00", "18:00"]]' for d in ("mon", "tue", "wed", "thu", "fri"))
+        + "}}"
+    )
+    request = Request(
+        id="0123456789abcdef",
+        form_id="f",
+        response_id="1",
+        title="t",
+        severity="Critical",
+        client_name="Jordan",
+        client_email="jordan@fabrikam.example",
+        received_at=paris("2026-12-04 16:30"),
+    )
+    card = build_triage_card(request, 7, "https://x/7")
+    before = len(card["body"][0]["facts"]) if "facts" in card["body"][0] else None
+    add_sla_fact(card, request, None, settings)
+    facts = next(e for e in card["body"] if e.get("id") == "facts")["facts"]
+    assert facts[-1] == {"title": "SLA", "value": "due Wed 9 Dec 16:30 CET"}
+    assert before is None or len(facts) == before + 1
+    low = request.model_copy(update={"severity": "Low"})
+    card = build_triage_card(low, 7, "https://x/7")
+    add_sla_fact(card, low, None, settings)
+    assert all(
+        f["title"] != "SLA"
+        for f in next(e for e in card["body"] if e.get("id") == "facts")["facts"]
+    )
