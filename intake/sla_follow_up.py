@@ -43,6 +43,8 @@ from intake.sla_ladder import (
     LadderPolicy,
     Message,
     Rung,
+    card_fact,
+    card_line,
     digest_slot,
     digest_text,
     due_messages,
@@ -156,6 +158,9 @@ def follow_item(item: TrackedItem, services: Services, rules: Rules, now: dateti
         "state": found.state,
     }
     summary["dueField"] = write_due_field(item, found.sla, summary, services)
+    line = card_line(found.sla, rules.calendar).removeprefix("SLA: ")
+    shown = item.summary.get("cardLine") or record_card_line(record, rules)
+    summary["cardLine"] = line
     follow_ups.save_item(
         replace(
             item,
@@ -164,7 +169,40 @@ def follow_item(item: TrackedItem, services: Services, rules: Rules, now: dateti
             summary=summary,
         )
     )
+    if line != shown:
+        republish_card(record, services)
     return spoken
+
+
+def record_card_line(record: RequestRecord, rules: Rules) -> str:
+    """The SLA line the card showed before the history was known (from the record)."""
+    decision = record.steps.get(DECISION_STEP) or {}
+    decided = decision.get("at")
+    return card_fact(
+        record.request.severity,
+        record.request.received_at,
+        _parse(decided) if isinstance(decided, str) else None,
+        rules.calendar,
+        rules.policy,
+    )
+
+
+def cached_card_line(record: RequestRecord, services: Services) -> str:
+    """The card's SLA line from the follow-up's cache ("" when not cached yet)."""
+    work_item_id = record.work_item_id
+    if work_item_id is None or services.follow_ups is None:
+        return ""
+    item = services.follow_ups.item(work_item_id)
+    return str(item.summary.get("cardLine") or "") if item else ""
+
+
+def republish_card(record: RequestRecord, services: Services) -> None:
+    """The due date or the SLA's state changed: the card shows the new one to everyone."""
+    if thread_of(record) is None:
+        return
+    from intake import triage  # the card's publisher (imported late: triage imports us)
+
+    triage.publish(triage.state_of(record.request.id, services), services)
 
 
 def write_due_field(

@@ -321,10 +321,16 @@ def card_fact(
 
 
 def add_sla_fact(
-    card: dict[str, Any], request: Request, decision: Decision | None, settings: Settings
+    card: dict[str, Any],
+    request: Request,
+    decision: Decision | None,
+    settings: Settings,
+    *,
+    known: str = "",
 ) -> None:
-    """The triage card's one SLA fact line ("SLA: due Wed 9 Dec 16:30 CET"), if it has one."""
-    value = card_fact(
+    """The triage card's one SLA fact line ("SLA: due Wed 9 Dec 16:30 CET"), if it has one:
+    ``known`` (from the work item's history), else computed from the request's record."""
+    value = known or card_fact(
         request.severity,
         request.received_at,
         decision.at if decision else None,

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from intake import triage_rules
+from intake import sla_follow_up, triage_rules
 from intake.decision_steps import STEP_FUNCTIONS
 from intake.errors import ExternalError, InvalidDecision, RequestBusy
 from intake.models import (
@@ -60,8 +60,12 @@ MAX_PUBLISH_ROUNDS = 3  # republishing rounds while updates keep being asked for
 
 def state_of(request_id: str, services: Services) -> TriageState:
     store = services.store
+    record = store.get_request(request_id)
     return TriageState(
-        store.get_request(request_id), store.votes(request_id), tuple(store.scrum_masters())
+        record,
+        store.votes(request_id),
+        tuple(store.scrum_masters()),
+        sla_line=sla_follow_up.cached_card_line(record, services),
     )
 
 

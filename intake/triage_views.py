@@ -32,7 +32,7 @@ def triage_view(
     work_item_id = record.work_item_id or 0
     card = build_triage_card(record.request, work_item_id, _work_item_url(state))
     card["refresh"]["userIds"] = scrum_master_teams_ids(settings, state.scrum_master_ids)
-    add_sla_fact(card, state.record.request, state.decision, settings)
+    add_sla_fact(card, state.record.request, state.decision, settings, known=state.sla_line)
     body: list[dict[str, Any]] = card["body"]
     if notice:
         note = load_card("notice")

@@ -60,6 +60,12 @@ def person_acts(client: LocalHostClient, work_item_id: int, **change: Any) -> No
     assert answer.status_code in (200, 201), answer.text
 
 
+def card_sla(client: LocalHostClient) -> str:
+    (thread,) = client.threads()
+    facts = next(e for e in thread["card"]["body"] if e.get("id") == "facts")["facts"]
+    return str(next(f["value"] for f in facts if f["title"] == "SLA"))
+
+
 def submitted(client: LocalHostClient, at: str) -> tuple[str, int]:
     set_clock(client, at)
     receipt = client.submit(SAMPLE).json()
@@ -80,6 +86,7 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
             "target": "3 business days",
         }
         assert status["firstResponse"]["dueAt"] == "2026-12-14T17:00:00Z"  # Mon 18:00 Paris
+        assert card_sla(client) == "due Thu 17 Dec 10:00 CET"  # the calendar's zone
 
         def step(now: str) -> list[str]:
             before = reminder_keys(client)
@@ -104,6 +111,7 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
         assert step("2026-12-16T11:20:00Z") == []
         assert step("2026-12-17T08:55:00Z") == []
         assert step("2026-12-17T09:00:00Z") == [f"{sla}:breach"]
+        assert card_sla(client) == "breached (due Thu 17 Dec 10:00 CET)"  # published again
         assert escalations(client) == []
         assert step("2026-12-18T08:55:00Z") == []
         assert escalations(client) == []
@@ -133,6 +141,7 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
         cycle_two = client.status(request_id)["sla"]
         assert cycle_two["cycle"] == 2 and cycle_two["dueAt"] == "2026-12-23T10:00:00Z"
         assert client.work_item(item)["fields"]["Custom.SLADue"] == "2026-12-23T10:00:00+00:00"
+        assert card_sla(client) == "due Wed 23 Dec 11:00 CET"
         assert step("2026-12-22T12:10:00Z") == []
         assert step("2026-12-22T12:15:00Z") == [f"sla:{item}:2:warn"]
         assert len(reminder_keys(client)) == len(set(reminder_keys(client))) == 5
