@@ -126,6 +126,23 @@ param showSlaToClient bool = false
 @description('The triage card\'s headline per request type and severity (JSON list, docs/triage.md); empty: the default wording.')
 param headlines string = ''
 
+// --- the SLA clock (docs/sla.md) -------------------------------------------------------------
+@description('Business calendar (JSON: timezone, week, holidays); empty: UTC, Mon-Fri 09-18.')
+param slaCalendar string = ''
+param slaTargets string = '{"Critical": 2, "High": 3, "Medium": 10, "Low": null}'
+param slaRunningStates string = '["New", "In Planning"]'
+param slaResetStates string = '["New"]'
+param slaPauseStates string = '[]'
+param slaSeverityField string = 'Microsoft.VSTS.Common.Severity'
+param firstResponseTargets string = '{"*": 8}'
+param slaWarnAt string = '0.75'
+@description('Managers emailed one business day after a breach (JSON list of emails).')
+param escalationEmails string = '[]'
+param slaDigestTimes string = '["09:30", "13:30", "17:00"]'
+param maxRemindersPerDay int = 3
+@description('Optional Date/Time field the SLA due date is written to, e.g. Custom.SLADue.')
+param slaDueField string = ''
+
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
 
@@ -288,6 +305,19 @@ var intakeSettings = {
   INTAKE_DEVOPS_IDENTITY: devopsIdentity
   INTAKE_SHOW_SLA_TO_CLIENT: string(showSlaToClient)
   INTAKE_HEADLINES: headlines
+  // the SLA clock
+  INTAKE_CALENDAR: slaCalendar
+  INTAKE_SLA_TARGETS: slaTargets
+  INTAKE_SLA_RUNNING_STATES: slaRunningStates
+  INTAKE_SLA_RESET_STATES: slaResetStates
+  INTAKE_SLA_PAUSE_STATES: slaPauseStates
+  INTAKE_SLA_SEVERITY_FIELD: slaSeverityField
+  INTAKE_FIRST_RESPONSE_TARGETS: firstResponseTargets
+  INTAKE_SLA_WARN_AT: slaWarnAt
+  INTAKE_ESCALATION_EMAILS: escalationEmails
+  INTAKE_SLA_DIGEST_TIMES: slaDigestTimes
+  INTAKE_MAX_REMINDERS_PER_DAY: string(maxRemindersPerDay)
+  INTAKE_SLA_DUE_FIELD: slaDueField
 }
 
 module functionApp 'modules/functionapp.bicep' = {

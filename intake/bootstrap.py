@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from intake import telemetry
+from intake import sla_follow_up, telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_clock import SqliteClock
@@ -247,7 +247,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
     """The checks ``intake doctor`` runs, gathered here and nowhere else: local files, then
     each configured real system's own checks (each adapter module offers its
     ``doctor_checks``; DevOps keeps them beside its adapter, in ``devops_doctor``)."""
-    checks = _local_checks(settings)
+    checks = _local_checks(settings) + [sla_follow_up.calendar_check(settings)]
     if settings.uses_devops:
         from intake.adapters import devops_doctor
 

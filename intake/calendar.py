@@ -33,6 +33,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -133,7 +134,7 @@ class BusinessCalendar:
         return BusinessCalendar(self.timezone, self.week, self.holidays | extra)
 
     # --- days -------------------------------------------------------------------------------
-    @property
+    @cached_property  # read for every clock (the digest computes thousands): computed once
     def day_minutes(self) -> int:
         """Minutes of business time in one business day: the length of the calendar's full
         working day (540 for 09:00-18:00).

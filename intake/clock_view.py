@@ -8,7 +8,7 @@ here is ever stored as the truth (see DESIGN "After triage": derived, never accu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -41,6 +41,9 @@ class ClockView:
     target_minutes: int | None = None
     elapsed_minutes: int = 0
     target_label: str = ""  # "2 business days", "8 business hours"
+    # The same two amounts exactly (the ladder computes instants from them without rounding).
+    target_time: timedelta | None = None
+    elapsed_time: timedelta = timedelta(0)
 
     @property
     def ticking(self) -> bool:

@@ -8,7 +8,9 @@ when running ``func start``).
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from intake.calendar import BusinessCalendar
 from intake.errors import ConfigurationError
 from intake.triage_headline import DEFAULT_HEADLINES, HeadlineRule
 
@@ -459,6 +462,87 @@ class Settings(BaseSettings):
             if value.strip().lower() in PLACEHOLDER_SECRETS:
                 problems.append(f"INTAKE_{name.upper()} is a placeholder: set the real secret")
         return problems
+
+    # --- the SLA clock: business calendar, targets, reminders, digest (issue 13) -----------
+    calendar: str = Field(
+        "",
+        description='Business calendar (JSON): {"timezone": "Europe/Paris", "week": {"mon": '
+        '[["09:00","18:00"]], ...}, "holidays": ["2026-12-25"]}; empty: UTC, Mon-Fri '
+        "09:00-18:00, no holidays.",
+    )
+    sla_targets: dict[str, float | None] = Field(
+        {"Critical": 2, "High": 3, "Medium": 10, "Low": None},
+        description="Triage SLA by severity in business days (JSON object; null: no SLA).",
+    )
+    sla_running_states: list[str] = Field(
+        ["New", "In Planning"], description="States in which the SLA clock runs (JSON list)."
+    )
+    sla_reset_states: list[str] = Field(
+        ["New"], description="Entering one of these ends the cycle and starts a new one."
+    )
+    sla_pause_states: list[str] = Field(
+        [], description="States that freeze the SLA clock until the item leaves them."
+    )
+    sla_severity_field: str = Field(
+        "Microsoft.VSTS.Common.Severity",
+        description="Work item field of the severity (else the priority, else the form's).",
+    )
+    first_response_targets: dict[str, float | None] = Field(
+        {"*": 8},
+        description='First response by severity in business hours (JSON object; "*": '
+        "every other severity; null: none).",
+    )
+    sla_warn_at: float = Field(
+        0.75, gt=0, lt=1, description="Share of the target at which the at-risk reminder goes."
+    )
+    escalation_emails: list[EmailStr] = Field(
+        [], description="Managers emailed one business day after a breach (JSON list)."
+    )
+    sla_digest_times: list[str] = Field(
+        ["09:30", "13:30", "17:00"],
+        description="Local times (calendar's zone) of the channel digest on business days.",
+    )
+    max_reminders_per_day: int = Field(
+        3, ge=1, description="Most SLA messages per request per business day."
+    )
+    sla_due_field: str = Field(
+        "", description="Optional date-time field the SLA due date is written to (Custom.SLADue)."
+    )
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar_parses(cls, value: str) -> str:
+        if value.strip():
+            BusinessCalendar.from_json(value)  # a CalendarError is a ValueError: one line
+        return value
+
+    @field_validator("sla_digest_times")
+    @classmethod
+    def _digest_times_are_times(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+                raise ValueError(f"{text!r} is not a local time like 09:30")
+        return value
+
+    @field_validator("sla_targets", "first_response_targets")
+    @classmethod
+    def _targets_are_positive(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        for severity, target in value.items():
+            if target is not None and target <= 0:
+                raise ValueError(f"the target of {severity!r} must be positive or null")
+        return value
+
+    @property
+    def business_calendar(self) -> BusinessCalendar:
+        """The parsed ``INTAKE_CALENDAR`` (checked at start-up by the validator above)."""
+        if not self.calendar.strip():
+            return BusinessCalendar.default()
+        return _parsed_calendar(self.calendar)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_calendar(text: str) -> BusinessCalendar:
+    return BusinessCalendar.from_json(text)
 
 
 def _is_set(value: str | SecretStr) -> bool:

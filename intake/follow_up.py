@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from intake import sla_follow_up, triage
 from intake.client_updates import tell_clients
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
@@ -71,13 +72,18 @@ def run_follow_up(services: Services) -> FollowUpRun:
     run.said += tell_clients(run.refreshed, services)
     follow_ups.set_watermark(now)
     run.due = [item.work_item_id for item in follow_ups.due(now)]
+    # The clocks of what changed or fell due, their reminders, and the digest's slot.
+    run.said = sla_follow_up.follow_clocks(
+        services, sorted({*run.refreshed, *run.due}), now, triage.publish_card
+    )
     if run.swept or marks or run.due:
         log.info(
-            "follow_up: %d swept, %d marked, %d refreshed, %d due",
+            "follow_up: %d swept, %d marked, %d refreshed, %d due, %d said",
             len(run.swept),
             len(marks),
             len(run.refreshed),
             len(run.due),
+            len(run.said),
         )
     return run
 

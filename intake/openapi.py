@@ -152,6 +152,23 @@ def document(base_url: str = "") -> dict[str, Any]:
                         "workItemUrl": {"type": ["string", "null"]},
                         "steps": {"type": "object", "additionalProperties": {"type": "boolean"}},
                         "lastError": {"type": ["string", "null"]},
+                        "sla": {"$ref": "#/components/schemas/Clock"},
+                        "firstResponse": {"$ref": "#/components/schemas/Clock"},
+                    },
+                },
+                "Clock": {
+                    "type": "object",
+                    "description": "One of the request's clocks (docs/sla.md), derived now.",
+                    "required": ["state", "dueAt", "cycle", "breachedAt", "target"],
+                    "properties": {
+                        "state": {
+                            "type": "string",
+                            "enum": ["running", "paused", "met", "breached", "cancelled", "none"],
+                        },
+                        "dueAt": {"type": ["string", "null"], "format": "date-time"},
+                        "cycle": {"type": "integer", "minimum": 0},
+                        "breachedAt": {"type": ["string", "null"], "format": "date-time"},
+                        "target": {"type": ["string", "null"]},
                     },
                 },
             },

@@ -273,6 +273,10 @@ class FollowUps(Protocol):
         """
         ...
 
+    def effect(self, key: str) -> dict[str, Any] | None:
+        """What is stored under effect ``key``, if anything (a read: claims nothing)."""
+        ...
+
 
 class Directory(Protocol):
     """Who belongs to which Entra group (real: Microsoft Graph; local: the configured people)."""

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from intake import step_runner
+from intake import sla_follow_up, step_runner
 from intake.decision_steps import STEP_FUNCTIONS
 from intake.errors import ExternalError, InvalidDecision
 from intake.messages import CopyVote, PublishCard, RunDecision
@@ -63,8 +63,12 @@ MAX_PUBLISH_ROUNDS = 3  # republishing rounds while updates keep being asked for
 
 def state_of(request_id: str, services: Services) -> TriageState:
     store = services.store
+    record = store.get_request(request_id)
     return TriageState(
-        store.get_request(request_id), store.votes(request_id), tuple(store.scrum_masters())
+        record,
+        store.votes(request_id),
+        tuple(store.scrum_masters()),
+        sla_line=sla_follow_up.cached_card_line(record, services),
     )
 
 

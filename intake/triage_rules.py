@@ -87,6 +87,9 @@ class TriageState:
     votes: list[Vote]
     # Teams ids of the scrum masters learnt from their clicks (the store's list).
     scrum_master_ids: tuple[str, ...] = ()
+    # The SLA fact as the work item's history says it ("due Wed 9 Dec 16:30 CET"; the
+    # follow-up's cache); empty: the card computes it from the record (docs/sla.md).
+    sla_line: str = ""
 
     def result(self, step: TriageStep) -> dict[str, Any] | None:
         return self.record.steps.get(step.value)

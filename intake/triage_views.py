@@ -13,6 +13,7 @@ from typing import Any
 
 from intake.config import Settings
 from intake.models import DecisionKind, RequestRecord, Step
+from intake.sla_ladder import add_sla_fact
 from intake.triage_card import (
     DESCRIPTION_ON_CARD,
     MAX_CARD_BYTES,
@@ -130,6 +131,7 @@ def _render(
         *(vote.voter_id for vote in state.votes),
     ]
     card["refresh"]["userIds"] = list(dict.fromkeys(refresh))[: room.refresh_users]
+    add_sla_fact(card, record.request, state.decision, settings, known=state.sla_line)
     body: list[dict[str, Any]] = card["body"]
     element(card, "tally")["text"] = tally_text(state.votes)
     mine = next((v for v in state.votes if viewer and v.voter_id == viewer), None)

@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from intake import step_runner, telemetry
+from intake import sla_follow_up, step_runner, telemetry
 from intake.messages import RunDecision, RunSteps
 from intake.models import (
     RequestRecord,
@@ -85,6 +85,7 @@ def request_status(request_id: str, services: Services) -> dict[str, Any]:
         "workItemUrl": record.result(Step.CREATE_WORK_ITEM).get("url"),
         "steps": {step.value: record.is_done(step) for step in Step},
         "lastError": record.last_error or None,
+        **sla_follow_up.request_clocks(record, services),
     }
 
 

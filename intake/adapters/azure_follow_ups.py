@@ -280,6 +280,13 @@ class TableFollowUps:
                 return result
         raise ExternalUnavailable(f"effect {key} could not be read back", system=SYSTEM)
 
+    def effect(self, key: str) -> dict[str, Any] | None:
+        stored = self._get(_effect_row(key))
+        if stored is None:
+            return None
+        result: dict[str, Any] = json.loads(unpack(stored, "value"))
+        return result
+
     def effects(self) -> list[dict[str, Any]]:
         """Every effect key claimed, oldest first (as the SQLite adapter's)."""
         rows = self._query(_range("effect:"))

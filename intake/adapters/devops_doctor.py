@@ -99,6 +99,61 @@ def doctor_checks(settings: Settings) -> list[Check]:
         current = work_items.current_iteration()
         return f"{current.name} ({current.path})" if current else "no sprint is current"
 
+    # --- the SLA clock (issue 13): the states it names, the optional due field ------------
+    sla_states = dict.fromkeys(
+        [*settings.sla_running_states, *settings.sla_reset_states, *settings.sla_pause_states]
+    )
+
+    def sla_states_exist() -> str:
+        wit = clients.wit()
+        found = with_retries(
+            lambda: sdk_call(
+                lambda: wit.get_work_item_type_states(project, settings.work_item_type)
+            ),
+            system=SYSTEM,
+        )
+        names = [s.name for s in found or []]
+        missing = [state for state in sla_states if state not in names]
+        if missing:
+            raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
+        return ", ".join(sla_states)
+
+    def sla_due_field_exists() -> str:
+        field = settings.sla_due_field
+        wit = clients.wit()
+        found = with_retries(
+            lambda: sdk_call(
+                lambda: wit.get_work_item_type_fields_with_references(
+                    project, settings.work_item_type
+                )
+            ),
+            system=SYSTEM,
+        )
+        names = {f.reference_name for f in found or []}
+        if field not in names:
+            raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
+        return field
+
+    sla_checks = [
+        Check(
+            NAME,
+            f"SLA states exist in {settings.work_item_type!r}",
+            sla_states_exist,
+            "set INTAKE_SLA_RUNNING_STATES, INTAKE_SLA_RESET_STATES and "
+            "INTAKE_SLA_PAUSE_STATES to states of that type",
+        )
+    ]
+    if settings.sla_due_field:
+        sla_checks.append(
+            Check(
+                NAME,
+                f"SLA due field exists in {settings.work_item_type!r}",
+                sla_due_field_exists,
+                "add a Date/Time field to the type (Organization settings > Process), or set "
+                "INTAKE_SLA_DUE_FIELD to one it has, or to empty",
+            )
+        )
+
     checks: list[Check] = []
     if clients.entra is not None:
         checks.append(
@@ -168,4 +223,4 @@ def doctor_checks(settings: Settings) -> list[Check]:
             "and select its iterations in Team settings",
         ),
     ]
-    return checks
+    return checks + sla_checks

@@ -112,6 +112,11 @@ class SqliteFollowUps:
             )
         return value
 
+    def effect(self, key: str) -> dict[str, Any] | None:
+        with self.db.connect() as db:
+            row = db.execute("SELECT value FROM follow_up_effects WHERE key = ?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row["value"]))
+
     def effects(self) -> list[dict[str, Any]]:
         """Every effect key claimed, oldest first (for the /dev pages and tests)."""
         with self.db.connect() as db:

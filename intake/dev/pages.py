@@ -81,7 +81,14 @@ def handle(
     if path == "/dev/api/outbox":
         return _json(200, views.outbox.messages())
     if path == "/dev/api/channel":
-        return _json(200, views.channel.threads())
+        # Each thread with its replies (reminders); every post, digests included, below.
+        posts = views.channel.posts()
+        threads = views.channel.threads()
+        for thread in threads:
+            thread["replies"] = [p for p in posts if p["reply_to"] == thread["activity_id"]]
+        return _json(200, threads)
+    if path == "/dev/api/channel/posts":
+        return _json(200, views.channel.posts())
     if path == "/dev/api/users":
         return _json(200, views.users())
     if path == "/dev/api/requests":

@@ -36,6 +36,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: client email field exists in 'Issue' (Custom.ClientEmail)",
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
+        "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
     ]
     assert {r.method for r in requests_mock.request_history} <= {"GET", "OPTIONS"}  # read-only
     for request in requests_mock.request_history:
@@ -106,3 +107,19 @@ def test_a_service_principal_gets_a_token_check_first(double, requests_mock, mon
     assert main(["doctor"]) == 0
     lines = devops_lines(capsys.readouterr().out)
     assert lines[0] == "✓ DevOps: token acquired for the service principal (app app-id-of-intake)"
+
+
+def test_an_sla_state_or_due_field_the_type_lacks_is_a_cross_with_the_fix(
+    double, monkeypatch, capsys
+):
+    monkeypatch.setenv("INTAKE_SLA_PAUSE_STATES", '["Waiting"]')
+    monkeypatch.setenv("INTAKE_SLA_DUE_FIELD", "Custom.SLADue")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    crosses = [line for line in lines if line.startswith("✗")]
+    assert crosses == [
+        "✗ DevOps: SLA states exist in 'Issue' (missing: Waiting; it has: New, In Planning, "
+        "Active, Closed)",
+        "✗ DevOps: SLA due field exists in 'Issue' (Custom.SLADue is not a field of 'Issue')",
+    ]
+    assert lines[lines.index(crosses[0]) + 1].startswith("    fix: set INTAKE_SLA_RUNNING_STATES")

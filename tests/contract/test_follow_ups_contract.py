@@ -127,8 +127,10 @@ def test_running_lists_the_items_whose_clock_runs(follow_ups):
 
 
 def test_an_effect_is_claimed_once_and_every_caller_gets_the_first_value(follow_ups):
+    assert follow_ups.effect("sla:7:1:warn") is None
     assert follow_ups.claim_effect("sla:7:1:warn", {"at": "a"}) == {"at": "a"}
     assert follow_ups.claim_effect("sla:7:1:warn", {"at": "b"}) == {"at": "a"}
+    assert follow_ups.effect("sla:7:1:warn") == {"at": "a"}
     odd = "digest:2026-12-08:09:30/é#?" + "x" * 600  # characters keys forbid, a long key
     assert follow_ups.claim_effect(odd, {"n": 1}) == {"n": 1}
     assert follow_ups.claim_effect(odd, {"n": 2}) == {"n": 1}

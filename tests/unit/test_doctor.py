@@ -10,7 +10,8 @@ def test_local_mode_checks_the_data_folder_and_the_field_map(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("✓ local: data folder writable")
     assert lines[2].startswith("✓ local: field map loads (1 form(s): sample-production-support)")
-    assert lines[-1] == "All 2 checks passed."
+    assert lines[3].startswith("✓ local: SLA business calendar (UTC, 5 open days a week")
+    assert lines[-1] == "All 3 checks passed."
 
 
 def test_a_broken_field_map_is_a_cross_with_the_fix_and_exit_1(capsys, monkeypatch, tmp_path):
@@ -21,7 +22,7 @@ def test_a_broken_field_map_is_a_cross_with_the_fix_and_exit_1(capsys, monkeypat
     out = capsys.readouterr().out
     assert "✗ local: field map loads (Expecting property name" in out
     assert "    fix: set INTAKE_FIELD_MAP_PATH to a JSON file like forms/field-map.json" in out
-    assert "1 of 2 checks failed." in out
+    assert "1 of 3 checks failed." in out
 
 
 def test_partial_credentials_stop_the_doctor_with_exit_2(capsys, monkeypatch):

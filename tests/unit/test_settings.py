@@ -169,3 +169,31 @@ def test_a_previous_status_key_needs_the_end_of_its_grace_period_and_back():
     )
     assert rotated.status_previous_secret_until is not None
     assert Settings(status_previous_secret_until="").status_previous_secret_until is None
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"calendar": '{"timezone": "Mars/Olympus"}'}, "INTAKE_CALENDAR: "),
+        ({"calendar": "{"}, "INTAKE_CALENDAR: "),
+        ({"sla_digest_times": ["9:30"]}, "INTAKE_SLA_DIGEST_TIMES: "),
+        ({"sla_targets": {"High": 0}}, "INTAKE_SLA_TARGETS: "),
+        ({"sla_warn_at": 1.5}, "INTAKE_SLA_WARN_AT: "),
+    ],
+)
+def test_a_wrong_sla_setting_stops_start_up_in_one_line(given, named):
+    from pydantic import ValidationError
+
+    from intake.config import describe_validation_error
+
+    with pytest.raises(ValidationError) as caught:
+        Settings(**given)
+    lines = describe_validation_error(caught.value).splitlines()
+    assert len(lines) == 1 and lines[0].startswith(named), lines
+
+
+def test_the_calendar_setting_is_parsed_once_and_defaults_to_office_hours_in_utc():
+    paris = Settings(calendar='{"timezone": "Europe/Paris", "holidays": ["2026-12-25"]}')
+    assert paris.business_calendar.timezone.key == "Europe/Paris"
+    assert paris.business_calendar is paris.business_calendar
+    assert Settings().business_calendar.day_minutes == 540
