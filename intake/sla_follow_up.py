@@ -370,8 +370,8 @@ def request_clocks(record: RequestRecord, services: Services) -> dict[str, Any]:
     work_item_id = record.work_item_id
     if work_item_id is None:
         return {"sla": NO_CLOCK, "firstResponse": NO_CLOCK}
-    cached = services.follow_ups.item(work_item_id) if services.follow_ups else None
     try:
+        cached = services.follow_ups.item(work_item_id) if services.follow_ups else None
         updates = cached.updates if cached else tuple(services.work_items.updates(work_item_id))
         votes = services.store.votes(record.request.id)
     except ExternalError as exc:

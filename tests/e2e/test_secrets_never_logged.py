@@ -11,6 +11,7 @@ import pytest
 
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
+from intake.adapters.local_follow_ups import SqliteFollowUps
 from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
@@ -87,6 +88,7 @@ def local_ports(settings):
         ),
         "mailer": Flaky(SqliteOutbox(db), "send", 1),
         "channel": Flaky(SqliteChannel(db), "post_card", 1),
+        "follow_ups": SqliteFollowUps(db),
     }
 
 
