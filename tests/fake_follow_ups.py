@@ -47,3 +47,6 @@ class FakeFollowUps:
 
     def claim_effect(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
         return self.effects.setdefault(key, value)
+
+    def effect(self, key: str) -> dict[str, Any] | None:
+        return self.effects.get(key)
