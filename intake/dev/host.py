@@ -133,6 +133,34 @@ def _functions_of(app: func.FunctionApp) -> list[Any]:
     return _indexed[id(app)]
 
 
+class WorkerBackoff:
+    """A queue worker's trouble: how long to wait after the n-th error in a row (doubling,
+    capped), logged once when it starts and once when it ends, never once per retry."""
+
+    def __init__(self, name: str, first: float, cap: float) -> None:
+        self.name = name
+        self.first = first
+        self.cap = cap
+        self.errors = 0
+
+    def failed(self, exc: BaseException) -> float:
+        self.errors += 1
+        if self.errors == 1:
+            log.warning(
+                "queue worker of %s: %s: %s; retrying with back-off up to %.0f s",
+                self.name,
+                type(exc).__name__,
+                exc,
+                self.cap,
+            )
+        return float(min(self.cap, self.first * 2 ** min(self.errors - 1, 32)))
+
+    def recovered(self) -> None:
+        if self.errors:
+            log.warning("queue worker of %s works again after %d errors", self.name, self.errors)
+            self.errors = 0
+
+
 class LocalHost:
     """Everything ``make dev`` runs: the HTTP server, the queue workers, the timers."""
 
@@ -143,10 +171,15 @@ class LocalHost:
         *,
         queue_workers: int = 4,
         retry_delay: float = 1.0,
+        worker_backoff: float = 0.1,
+        worker_backoff_cap: float = 10.0,
     ) -> None:
         self.table = FunctionTable(app)
         self.services = services
         self.retry_delay = retry_delay
+        # A worker's wait after an error of the queue itself: doubles per error, capped.
+        self.worker_backoff = worker_backoff
+        self.worker_backoff_cap = worker_backoff_cap
         self.queue_workers = queue_workers
         self.stopping = threading.Event()
         self.loop = asyncio.new_event_loop()
@@ -201,36 +234,50 @@ class LocalHost:
         return response.status_code, out_headers, response.get_body() or b""
 
     def drain_queue(self, function: QueueFunction) -> None:
+        """One worker: takes messages until the host stops. Nothing ends it early: an error
+        outside the function (the SQLite file locked past its busy timeout while receiving,
+        completing or failing a message) is logged once and retried after a back-off that
+        doubles up to a cap; the worker says when it works again."""
         queue = SqliteQueue(_database(self.services), function.queue_name)
+        backoff = WorkerBackoff(function.name, self.worker_backoff, self.worker_backoff_cap)
         while not self.stopping.is_set():
-            message = queue.receive(visibility_timeout=30.0)
-            if message is None:
-                SqliteQueue.wakeup.wait(0.25)
-                SqliteQueue.wakeup.clear()
-                continue
-            queue_message = QueueMessage(  # type: ignore[no-untyped-call]
-                id=str(message.id),
-                body=message.body.encode("utf-8"),
-                dequeue_count=message.dequeue_count,
-            )
             try:
-                self.call(function.handler, queue_message)
-            except Exception as exc:  # noqa: BLE001 - the host's job: retry, then poison
-                poisoned = queue.fail(
-                    message,
-                    f"{type(exc).__name__}: {exc}",
-                    retry_in=self.retry_delay * message.dequeue_count,
-                )
-                log.warning(
-                    "%s failed on message %s (delivery %d)%s: %s",
-                    function.name,
-                    message.id,
-                    message.dequeue_count,
-                    " -> poison queue" if poisoned else "",
-                    type(exc).__name__,
-                )
+                self.drain_one(function, queue)
+            except Exception as exc:  # noqa: BLE001 - a worker outlives any error
+                self.stopping.wait(backoff.failed(exc))
             else:
-                queue.complete(message)
+                backoff.recovered()
+
+    def drain_one(self, function: QueueFunction, queue: SqliteQueue) -> None:
+        """Run the next visible message, or wait a little for one."""
+        message = queue.receive(visibility_timeout=30.0)
+        if message is None:
+            SqliteQueue.wakeup.wait(0.25)
+            SqliteQueue.wakeup.clear()
+            return
+        queue_message = QueueMessage(  # type: ignore[no-untyped-call]
+            id=str(message.id),
+            body=message.body.encode("utf-8"),
+            dequeue_count=message.dequeue_count,
+        )
+        try:
+            self.call(function.handler, queue_message)
+        except Exception as exc:  # noqa: BLE001 - the host's job: retry, then poison
+            poisoned = queue.fail(
+                message,
+                f"{type(exc).__name__}: {exc}",
+                retry_in=self.retry_delay * message.dequeue_count,
+            )
+            log.warning(
+                "%s failed on message %s (delivery %d)%s: %s",
+                function.name,
+                message.id,
+                message.dequeue_count,
+                " -> poison queue" if poisoned else "",
+                type(exc).__name__,
+            )
+        else:
+            queue.complete(message)
 
     def run_timers(self) -> None:
         while not self.stopping.wait(0.5):
