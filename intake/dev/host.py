@@ -325,8 +325,7 @@ class LocalHost:
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, host: str, port: int) -> tuple[str, int]:
         threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True).start()
-        self.server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self.server.daemon_threads = True
+        self.server = LocalHttpServer((host, port), _handler_class(self))
         self._spawn(functools.partial(self.server.serve_forever, poll_interval=0.05), "http")
         for function in self.table.queues:
             for index in range(self.queue_workers):
@@ -363,6 +362,58 @@ def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:
 
 _problem = pages._problem  # the host's own refusals: the same one error shape
 
+# Azure Functions' own limit on a request body (its default maxRequestLength, 100 MB); the
+# functions refuse much less (INTAKE_MAX_BODY_BYTES): this only bounds what the host reads.
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: a burst of 50 connections at once
+    # (a form's flow retrying, a load test) had about half of them reset. The kernel caps it
+    # at net.core.somaxconn.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+class BadFraming(ValueError):
+    """The request's body cannot be delimited: a ``400`` and the connection closed."""
+
+
+def read_body(headers: Any, stream: Any) -> bytes:
+    """The request body as the Functions host hands it over: by ``Content-Length``, or the
+    chunks of ``Transfer-Encoding: chunked`` (RFC 9112 §7.1; chunk extensions and trailers
+    read and dropped)."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = stream.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadFraming("a chunk size is not a hexadecimal number") from None
+            if size < 0 or total + size > MAX_REQUEST_BYTES:
+                raise BadFraming("the chunked body is larger than the host accepts")
+            if size == 0:
+                while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                return b"".join(chunks)
+            chunk = stream.read(size)
+            if len(chunk) != size or stream.readline(3) not in (b"\r\n", b"\n"):
+                raise BadFraming("a chunk is shorter than its size says")
+            chunks.append(chunk)
+            total += size
+    raw = headers.get("Content-Length")
+    if raw is None:
+        return b""
+    if not raw.strip().isdigit():
+        raise BadFraming(f"Content-Length {raw[:40]!r} is not a number of bytes")
+    length = int(raw)
+    if length > MAX_REQUEST_BYTES:
+        raise BadFraming("the body is larger than the host accepts")
+    body: bytes = stream.read(length) if length else b""
+    return body
+
 
 def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -374,12 +425,23 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             started = time.perf_counter()
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
             url = f"http://{self.headers.get('Host', 'localhost')}{self.path}"
+            request_headers = dict(self.headers.items())
             try:
+                body = read_body(self.headers, self.rfile)
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    # The function sees a body of known length, as behind the Functions host.
+                    for name in [n for n in request_headers if n.lower() == "transfer-encoding"]:
+                        del request_headers[name]
+                    request_headers["Content-Length"] = str(len(body))
                 status, headers, payload = host.handle_http(
-                    self.command, url, dict(self.headers.items()), body
+                    self.command, url, request_headers, body
+                )
+            except BadFraming as exc:
+                # Where the body ends is unknown: answer, then close the connection.
+                self.close_connection = True
+                status, headers, payload = _problem(
+                    400, "bad-request-framing", "Bad request", f"{exc}."
                 )
             except Exception:  # the last guard: never a trace to the caller
                 log.exception("unhandled error serving %s %s", self.command, self.path)
@@ -391,6 +453,8 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
                 if name.lower() not in ("content-length", "connection"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
