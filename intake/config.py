@@ -9,9 +9,10 @@ when running ``func start``).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -22,7 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from intake.errors import ConfigurationError
 
@@ -84,7 +85,12 @@ DEMO_PEOPLE: list[dict[str, str]] = [
 class Settings(BaseSettings):
     """All of Intake's configuration. Field names map to ``INTAKE_<NAME>`` variables."""
 
-    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
+    # enable_decoding=False: list and object settings are decoded by ``_decode_structured``
+    # (a plain comma-separated list accepted, a clear line for what is not JSON) instead of
+    # pydantic-settings' json.loads, whose error is a traceback naming no shape.
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_", extra="ignore", frozen=True, enable_decoding=False
+    )
 
     # --- local mode -------------------------------------------------------------------------
     data_dir: Path = Field(Path(".intake"), description="Folder of the local SQLite file.")
@@ -114,7 +120,10 @@ class Settings(BaseSettings):
     state_new: str = Field("New", description="State a new work item is created in.")
     state_planning: str = Field("In Planning", description="State after the @client comment.")
     state_closed: str = Field("Closed", description="State for 'Not our problem'.")
-    tags: list[str] = Field(["intake"], description="Tags on every request's work item.")
+    tags: list[str] = Field(
+        ["intake"],
+        description="Tags on every request's work item (JSON list, or comma-separated).",
+    )
     severity_priority: dict[str, int] = Field(
         {"Critical": 1, "High": 2, "Medium": 3, "Low": 4},
         description="Severity answer -> DevOps priority (JSON object).",
@@ -140,7 +149,7 @@ class Settings(BaseSettings):
     )
     scrum_masters: list[str] = Field(
         ["00000000-0000-0000-0000-00000000306a"],
-        description="Scrum masters: Entra object ids or emails (JSON list).",
+        description="Scrum masters: Entra object ids or emails (JSON list, or comma-separated).",
     )
     scrum_master_group_id: str = Field(
         "", description="Optional Entra group whose members are scrum masters (checked by Graph)."
@@ -377,6 +386,35 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_structured(cls, data: Any) -> Any:
+        """Environment text of the list and object settings: JSON, or for a list of strings
+        a plain comma-separated list (``INTAKE_TAGS=intake,support``). What cannot be read
+        is one line naming the setting and the shape it needs."""
+        if not isinstance(data, dict):
+            return data
+        problems = []
+        decoded = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name)
+            if field is None or not isinstance(value, str):
+                continue
+            kind = get_origin(field.annotation)
+            if kind not in (list, dict):
+                continue
+            try:
+                decoded[name] = _decode_setting(value, field.annotation)
+            except ValueError:
+                problems.append(
+                    f"INTAKE_{name.upper()} is not {_shape(field.annotation)}: "
+                    # "; " separates the problems of one error (describe_validation_error)
+                    f"{(field.description or '').replace('; ', ', ')}".rstrip(": ")
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return decoded
+
     @field_validator("status_previous_secret_until", mode="before")
     @classmethod
     def _empty_is_no_date(cls, value: Any) -> Any:
@@ -418,12 +456,35 @@ def _is_set(value: str | SecretStr) -> bool:
     return bool(text.strip())
 
 
+def _decode_setting(text: str, annotation: Any) -> Any:
+    """A list or object setting from its environment text (raises ValueError)."""
+    stripped = text.strip()
+    if stripped.startswith(("[", "{")) or annotation not in (list[str],):
+        decoded = json.loads(stripped)  # json.JSONDecodeError is a ValueError
+        if not isinstance(decoded, get_origin(annotation) or object):
+            raise ValueError("not the right JSON type")
+        return decoded
+    return [item.strip() for item in stripped.split(",") if item.strip()]
+
+
+def _shape(annotation: Any) -> str:
+    if annotation == list[str]:
+        return 'a JSON list of strings or a comma-separated list (a,b or ["a", "b"])'
+    if get_origin(annotation) is list:
+        return "a JSON list ([{...}, ...])"
+    return 'a JSON object ({"key": value, ...})'
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read Settings from the environment; turn pydantic's errors into one line per setting."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigurationError(describe_validation_error(exc)) from None
+    except SettingsError as exc:  # a source could not be read at all: name the setting
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"INTAKE_{found.group(1).upper()}" if found else "a setting"
+        raise ConfigurationError(f"{name} cannot be read: {exc}") from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -33,7 +35,18 @@ def run(arguments: argparse.Namespace) -> int:
     from intake.dev.host import LocalHost
 
     host = LocalHost(app, bootstrap.build(settings))
-    address, port = host.start(settings.host, settings.port)
+    try:
+        address, port = host.start(settings.host, settings.port)
+    except OSError as exc:
+        # Most often a second `make dev`: one line, not the socket's traceback.
+        reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc})"
+        print(
+            f"Intake cannot start: port {settings.port} on {settings.host} {reason}; "
+            "stop what runs there or set INTAKE_PORT (or --port) to another port.",
+            file=sys.stderr,
+        )
+        bootstrap.override(None)
+        return 1
     mode = "local mode (no Azure, no credentials)" if settings.is_local else "real adapters"
     print(f"Intake is running on http://{address}:{port}/dev/ in {mode}.")
     print(f"State: {settings.database_path.resolve()}   Stop: Ctrl-C")

@@ -324,8 +324,9 @@ class LocalHost:
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, host: str, port: int) -> tuple[str, int]:
-        threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True).start()
+        """Listen on ``host:port`` and start the workers (OSError if the port is taken)."""
         self.server = LocalHttpServer((host, port), _handler_class(self))
+        threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True).start()
         self._spawn(functools.partial(self.server.serve_forever, poll_interval=0.05), "http")
         for function in self.table.queues:
             for index in range(self.queue_workers):
