@@ -450,6 +450,17 @@ class Settings(BaseSettings):
                 problems.append(f"INTAKE_{name.upper()} is a placeholder: set the real secret")
         return problems
 
+    # --- the Graph token scope (issue 11, item 15) -------------------------------------------
+    graph_token_scope: str = Field(
+        "",
+        description="Scope of the Graph app's token (empty: <INTAKE_GRAPH_ENDPOINT>/.default; "
+        "set it when Graph is reached through another URL than its audience, e.g. a proxy).",
+    )
+
+    @property
+    def graph_scope(self) -> str:
+        return self.graph_token_scope.strip() or f"{self.graph_endpoint.rstrip('/')}/.default"
+
 
 def _is_set(value: str | SecretStr) -> bool:
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
