@@ -5,19 +5,35 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import signal
 import sys
 import threading
 from typing import Any
 
 from intake import bootstrap
-from intake.config import load_settings
+from intake.config import Settings, load_settings
 from intake.errors import ConfigurationError
+
+DEFAULT_PORT = Settings.model_fields["port"].default
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("dev", help="run the local host (http://127.0.0.1:7071)")
-    parser.add_argument("--port", type=int, help="overrides INTAKE_PORT")
+    # Where it will listen, read as start-up reads it (INTAKE_HOST, INTAKE_PORT), not a
+    # constant: the help must not promise 7071 to someone who set another port.
+    host = os.environ.get("INTAKE_HOST") or "127.0.0.1"
+    port = os.environ.get("INTAKE_PORT")
+    where = (
+        f"http://{host}:{port}, from INTAKE_PORT"
+        if port
+        else (f"http://{host}:{DEFAULT_PORT}; INTAKE_PORT or --port changes the port")
+    )
+    parser = commands.add_parser("dev", help=f"run the local host ({where})")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help=f"port to listen on (default: INTAKE_PORT, else {DEFAULT_PORT})",
+    )
     parser.set_defaults(run=run)
 
 
