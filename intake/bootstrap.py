@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from intake import telemetry
+from intake import health, telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_clock import SqliteClock
@@ -38,6 +38,7 @@ def services() -> Services:
         if _services is None:
             _services = build(load_settings())
             telemetry.configure(_services.settings)
+            health.calls.clock = _services.clock  # the outcomes of real calls: the one clock
         return _services
 
 
@@ -46,6 +47,7 @@ def override(new: Services | None) -> None:
     global _services
     with _lock:
         _services = new
+        health.calls.clock = new.clock if new is not None else utcnow
 
 
 def build(settings: Settings, **overrides: Any) -> Services:

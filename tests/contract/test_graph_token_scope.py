@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from intake import health
 from intake.adapters.graph_mail import GraphMailer
 from intake.config import Settings
 from intake.errors import ExternalRejected
@@ -73,6 +74,8 @@ def test_the_token_is_asked_for_the_configured_scope(tmp_path: Any, doubles: Any
     (token_call,) = [c for c in tokens.calls if c.method == "POST"]
     assert token_call.body["scope"] == AUDIENCE
     assert len(graph.messages(SENDER)) == 1
+    last = health.calls.last("graph")  # what GET /api/health reports
+    assert last is not None and last.ok
 
 
 def test_without_the_setting_the_proxy_refuses_the_derived_scope(
@@ -84,3 +87,5 @@ def test_without_the_setting_the_proxy_refuses_the_derived_scope(
     (token_call,) = [c for c in tokens.calls if c.method == "POST"]
     assert token_call.body["scope"] == f"{PROXY}/.default"
     assert graph.messages(SENDER) == []
+    last = health.calls.last("graph")
+    assert last is not None and (last.ok, last.problem) == (False, "credentials refused")

@@ -116,3 +116,15 @@ def test_fifty_simultaneous_connections_are_all_answered(local_host: Any) -> Non
         thread.join(timeout=30)
     assert len(statuses) == 50
     assert all(isinstance(s, int) and s < 500 for s in statuses), statuses
+
+
+def test_the_health_probe_answers_200_with_the_version_and_local_systems(local_host: Any) -> None:
+    from intake import __version__
+
+    answer = requests.get(f"{local_host.base_url}/api/health", timeout=10)
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "ok" and body["version"] == __version__
+    assert {s["system"] for s in body["systems"]} >= {"devops", "graph", "teams"}
+    assert all(s["adapter"] == "local" for s in body["systems"])
