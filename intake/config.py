@@ -461,6 +461,20 @@ class Settings(BaseSettings):
     def graph_scope(self) -> str:
         return self.graph_token_scope.strip() or f"{self.graph_endpoint.rstrip('/')}/.default"
 
+    # --- an open form: emails to a typed address, per hour (issue 11, item 9) ----------------
+    confirmations_per_address_per_hour: int = Field(
+        5,
+        ge=0,
+        description="Requests per hour whose client emails go to one typed address, when the "
+        "form does not sign responders in (over it: recorded and created, client not emailed).",
+    )
+    confirmations_per_form_per_hour: int = Field(
+        100,
+        ge=0,
+        description="Requests per hour of one open form whose client emails are sent (over "
+        "it: recorded and created, client not emailed).",
+    )
+
 
 def _is_set(value: str | SecretStr) -> bool:
     text = value.get_secret_value() if isinstance(value, SecretStr) else value
