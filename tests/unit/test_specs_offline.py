@@ -104,3 +104,38 @@ def test_a_unit_tests_card_check_goes_on_without_the_schema_and_is_counted(offli
     assert specs.checks_left_out[NAME] == 1
     with pytest.raises(AssertionError):
         adaptive_cards.assert_valid_card({**card, "version": "1.6"})  # what it can check, it does
+
+
+def test_a_spec_an_npm_package_ships_is_taken_from_it_checked_against_its_own_hash(
+    monkeypatch, tmp_path
+):
+    """``npm pack`` (faked: no network in unit tests) brings the package's tarball; the file
+    is taken from it only when it has the sha256 pinned for that copy."""
+    import hashlib
+    import io
+    import subprocess
+    import tarfile
+
+    content = b'{"$schema": "http://json-schema.org/draft-07/schema#"}'
+
+    def fake_npm(command, **kwargs):
+        assert command[1:3] == ["pack", "@publisher/schemas@1.0.0"]
+        folder = Path(command[command.index("--pack-destination") + 1])
+        with tarfile.open(folder / "publisher-schemas-1.0.0.tgz", "w:gz") as archive:
+            info = tarfile.TarInfo("package/schemas/x.json")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+        return subprocess.CompletedProcess(command, 0, "publisher-schemas-1.0.0.tgz\n", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_npm)
+    monkeypatch.setattr(specs.shutil, "which", lambda name: "/usr/bin/npm")
+    source = {
+        "package": "@publisher/schemas@1.0.0",
+        "file": "package/schemas/x.json",
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+
+    assert specs._from_npm(source) == content
+    assert specs._from_npm({**source, "sha256": "0" * 64}) is None
+    assert specs._from_npm({**source, "file": "package/other.json"}) is None
+    assert specs._from_npm(None) is None
