@@ -147,7 +147,7 @@ class WorkerBackoff:
         self.errors += 1
         if self.errors == 1:
             log.warning(
-                "queue worker of %s: %s: %s; retrying with back-off up to %.0f s",
+                "worker of %s: %s: %s; retrying with back-off up to %.0f s",
                 self.name,
                 type(exc).__name__,
                 exc,
@@ -157,7 +157,7 @@ class WorkerBackoff:
 
     def recovered(self) -> None:
         if self.errors:
-            log.warning("queue worker of %s works again after %d errors", self.name, self.errors)
+            log.warning("worker of %s works again after %d errors", self.name, self.errors)
             self.errors = 0
 
 
@@ -280,8 +280,18 @@ class LocalHost:
             queue.complete(message)
 
     def run_timers(self) -> None:
-        while not self.stopping.wait(0.5):
-            self.advance_timers(self.services.clock())
+        # Like a queue worker, the timers' thread outlives any error (the clock is read from
+        # the SQLite file, which may stay locked): logged once, then a doubling back-off.
+        backoff = WorkerBackoff("timers", self.worker_backoff, self.worker_backoff_cap)
+        wait = 0.5
+        while not self.stopping.wait(wait):
+            try:
+                self.advance_timers(self.services.clock())
+            except Exception as exc:  # noqa: BLE001 - the timers must keep running
+                wait = max(0.5, backoff.failed(exc))
+            else:
+                backoff.recovered()
+                wait = 0.5
 
     def advance_timers(self, now: datetime) -> list[str]:
         """Run, once each, every timer whose schedule fell due after the last instant timers

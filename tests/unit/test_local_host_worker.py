@@ -63,3 +63,37 @@ def test_the_back_off_doubles_up_to_its_cap_and_starts_again_after_a_success() -
         assert backoff.failed(OSError("locked")) == 1.0
     backoff.recovered()
     assert backoff.failed(OSError("locked")) == 0.1
+
+
+def test_the_timers_thread_survives_a_clock_it_cannot_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The local clock is read from the SQLite file: locked, it raised out of the timers'
+    loop and the timers stopped for good."""
+    import threading
+    from datetime import UTC, datetime
+
+    from function_app import app
+
+    reads = {"count": 0}
+    read_again = threading.Event()
+
+    def flaky_clock() -> datetime:
+        reads["count"] += 1
+        if reads["count"] in (2, 3):  # the first read is the host's own, at start
+            raise sqlite3.OperationalError("database is locked")
+        if reads["count"] > 3:
+            read_again.set()
+        return datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    services = bootstrap.build(Settings(data_dir=tmp_path / "data"), clock=flaky_clock)
+    host = LocalHost(app, services, queue_workers=0, worker_backoff=0.01)
+    host.start("127.0.0.1", 0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="intake.dev.host"):
+            assert read_again.wait(timeout=15), "the timers stopped reading the clock"
+        (timers,) = [t for t in host.threads if t.name == "timers"]
+        assert timers.is_alive()
+    finally:
+        host.stop()
+    assert sum("retrying with back-off" in r.getMessage() for r in caplog.records) == 1
