@@ -88,6 +88,8 @@ param graphClientId string
 @secure()
 param graphClientSecret string
 param graphEndpoint string = 'https://graph.microsoft.com'
+@description('Scope of the Graph app\'s token (empty: <graphEndpoint>/.default).')
+param graphTokenScope string = ''
 param loginAuthority string = 'https://login.microsoftonline.com'
 
 // --- the Teams bot (single tenant) ---------------------------------------------------------
@@ -115,6 +117,10 @@ param statusTtlDays int = 180
 @description('Work item state -> what the client reads (JSON object), added to the defaults.')
 param clientStateLabels string = '{}'
 param reopenDays int = 10
+@description('An open form (no signed-in responder): requests per hour whose client emails go to one typed address.')
+param confirmationsPerAddressPerHour int = 5
+@description('An open form: requests per hour of one form whose client emails are sent.')
+param confirmationsPerFormPerHour int = 100
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -254,6 +260,7 @@ var intakeSettings = {
   INTAKE_GRAPH_CLIENT_ID: graphClientId
   INTAKE_GRAPH_CLIENT_SECRET: secretSetting.graphClientSecret
   INTAKE_GRAPH_ENDPOINT: graphEndpoint
+  INTAKE_GRAPH_TOKEN_SCOPE: graphTokenScope
   INTAKE_LOGIN_AUTHORITY: loginAuthority
   INTAKE_BOT_APP_ID: botAppId
   INTAKE_BOT_APP_SECRET: secretSetting.botAppSecret
@@ -272,6 +279,9 @@ var intakeSettings = {
   INTAKE_STATUS_TTL_DAYS: string(statusTtlDays)
   INTAKE_CLIENT_STATE_LABELS: clientStateLabels
   INTAKE_REOPEN_DAYS: string(reopenDays)
+  // an open form: what it may make the mailbox send
+  INTAKE_CONFIRMATIONS_PER_ADDRESS_PER_HOUR: string(confirmationsPerAddressPerHour)
+  INTAKE_CONFIRMATIONS_PER_FORM_PER_HOUR: string(confirmationsPerFormPerHour)
 }
 
 module functionApp 'modules/functionapp.bicep' = {
