@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import os
 import signal
 import sys
 import threading
@@ -19,15 +18,18 @@ DEFAULT_PORT = Settings.model_fields["port"].default
 
 
 def register(commands: Any) -> None:
-    # Where it will listen, read as start-up reads it (INTAKE_HOST, INTAKE_PORT), not a
-    # constant: the help must not promise 7071 to someone who set another port.
-    host = os.environ.get("INTAKE_HOST") or "127.0.0.1"
-    port = os.environ.get("INTAKE_PORT")
-    where = (
-        f"http://{host}:{port}, from INTAKE_PORT"
-        if port
-        else (f"http://{host}:{DEFAULT_PORT}; INTAKE_PORT or --port changes the port")
-    )
+    # Where it will listen, as start-up reads it (the settings), not a constant: the help
+    # must not promise 7071 to someone who set INTAKE_PORT. Settings that cannot be read
+    # are start-up's to report, with their one line; the help then names the defaults.
+    try:
+        settings: Settings | None = load_settings()
+    except ConfigurationError:
+        settings = None
+    if settings is not None and settings.port != DEFAULT_PORT:
+        where = f"http://{settings.host}:{settings.port}, from INTAKE_PORT"
+    else:
+        host = settings.host if settings is not None else "127.0.0.1"
+        where = f"http://{host}:{DEFAULT_PORT}; INTAKE_PORT or --port changes the port"
     parser = commands.add_parser("dev", help=f"run the local host ({where})")
     parser.add_argument(
         "--port",
