@@ -8,6 +8,7 @@ import azure.functions as func
 
 from functions.devops_hooks import bp as devops_hooks_bp
 from functions.follow_up import bp as follow_up_bp
+from functions.health import bp as health_bp
 from functions.intake import bp as intake_bp
 from functions.messages import bp as messages_bp
 from functions.openapi import bp as openapi_bp
@@ -24,3 +25,4 @@ app.register_functions(openapi_bp)
 app.register_functions(status_bp)
 app.register_functions(devops_hooks_bp)
 app.register_functions(follow_up_bp)
+app.register_functions(health_bp)

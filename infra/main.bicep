@@ -88,6 +88,8 @@ param graphClientId string
 @secure()
 param graphClientSecret string
 param graphEndpoint string = 'https://graph.microsoft.com'
+@description('Scope of the Graph app\'s token (empty: <graphEndpoint>/.default).')
+param graphTokenScope string = ''
 param loginAuthority string = 'https://login.microsoftonline.com'
 
 // --- the Teams bot (single tenant) ---------------------------------------------------------
@@ -142,6 +144,10 @@ param slaDigestTimes string = '["09:30", "13:30", "17:00"]'
 param maxRemindersPerDay int = 3
 @description('Optional Date/Time field the SLA due date is written to, e.g. Custom.SLADue.')
 param slaDueField string = ''
+@description('An open form (no signed-in responder): requests per hour whose client emails go to one typed address.')
+param confirmationsPerAddressPerHour int = 5
+@description('An open form: requests per hour of one form whose client emails are sent.')
+param confirmationsPerFormPerHour int = 100
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -281,6 +287,7 @@ var intakeSettings = {
   INTAKE_GRAPH_CLIENT_ID: graphClientId
   INTAKE_GRAPH_CLIENT_SECRET: secretSetting.graphClientSecret
   INTAKE_GRAPH_ENDPOINT: graphEndpoint
+  INTAKE_GRAPH_TOKEN_SCOPE: graphTokenScope
   INTAKE_LOGIN_AUTHORITY: loginAuthority
   INTAKE_BOT_APP_ID: botAppId
   INTAKE_BOT_APP_SECRET: secretSetting.botAppSecret
@@ -318,6 +325,9 @@ var intakeSettings = {
   INTAKE_SLA_DIGEST_TIMES: slaDigestTimes
   INTAKE_MAX_REMINDERS_PER_DAY: string(maxRemindersPerDay)
   INTAKE_SLA_DUE_FIELD: slaDueField
+  // an open form: what it may make the mailbox send
+  INTAKE_CONFIRMATIONS_PER_ADDRESS_PER_HOUR: string(confirmationsPerAddressPerHour)
+  INTAKE_CONFIRMATIONS_PER_FORM_PER_HOUR: string(confirmationsPerFormPerHour)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -9,9 +9,16 @@ import sys
 
 from intake.cli import dev, doctor, package, replay, status
 
+# The help's own words: the module docstring's reST backticks read badly in a terminal.
+DESCRIPTION = (
+    "Intake's command line: dev (the local host), replay (stuck and poisoned requests), "
+    "doctor (check the configured systems), package (the Teams app zip), status (links to "
+    "the clients' status pages: print one, revoke them)."
+)
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intake", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m intake", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
     dev.register(commands)
     replay.register(commands)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from intake import sla_follow_up, telemetry
+from intake import health, sla_follow_up, telemetry
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_clock import SqliteClock
@@ -54,6 +54,7 @@ def services() -> Services:
         if _services is None:
             _services = build(load_settings())
             telemetry.configure(_services.settings)
+            health.calls.clock = _services.clock  # the outcomes of real calls: the one clock
         return _services
 
 
@@ -62,6 +63,7 @@ def override(new: Services | None) -> None:
     global _services
     with _lock:
         _services = new
+        health.calls.clock = new.clock if new is not None else utcnow
 
 
 def build(settings: Settings, **overrides: Any) -> Services:

@@ -13,7 +13,7 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from intake.calendar import BusinessCalendar
 from intake.errors import ConfigurationError
@@ -88,7 +88,12 @@ DEMO_PEOPLE: list[dict[str, str]] = [
 class Settings(BaseSettings):
     """All of Intake's configuration. Field names map to ``INTAKE_<NAME>`` variables."""
 
-    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
+    # enable_decoding=False: list and object settings are decoded by ``_decode_structured``
+    # (a plain comma-separated list accepted, a clear line for what is not JSON) instead of
+    # pydantic-settings' json.loads, whose error is a traceback naming no shape.
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_", extra="ignore", frozen=True, enable_decoding=False
+    )
 
     # --- local mode -------------------------------------------------------------------------
     data_dir: Path = Field(Path(".intake"), description="Folder of the local SQLite file.")
@@ -118,7 +123,10 @@ class Settings(BaseSettings):
     state_new: str = Field("New", description="State a new work item is created in.")
     state_planning: str = Field("In Planning", description="State after the @client comment.")
     state_closed: str = Field("Closed", description="State for 'Not our problem'.")
-    tags: list[str] = Field(["intake"], description="Tags on every request's work item.")
+    tags: list[str] = Field(
+        ["intake"],
+        description="Tags on every request's work item (JSON list, or comma-separated).",
+    )
     severity_priority: dict[str, int] = Field(
         {"Critical": 1, "High": 2, "Medium": 3, "Low": 4},
         description="Severity answer -> DevOps priority (JSON object).",
@@ -144,7 +152,7 @@ class Settings(BaseSettings):
     )
     scrum_masters: list[str] = Field(
         ["00000000-0000-0000-0000-00000000306a"],
-        description="Scrum masters: Entra object ids or emails (JSON list).",
+        description="Scrum masters: Entra object ids or emails (JSON list, or comma-separated).",
     )
     scrum_master_group_id: str = Field(
         "", description="Optional Entra group whose members are scrum masters (checked by Graph)."
@@ -404,6 +412,35 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_structured(cls, data: Any) -> Any:
+        """Environment text of the list and object settings: JSON, or for a list of strings
+        a plain comma-separated list (``INTAKE_TAGS=intake,support``). What cannot be read
+        is one line naming the setting and the shape it needs."""
+        if not isinstance(data, dict):
+            return data
+        problems = []
+        decoded = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name)
+            if field is None or not isinstance(value, str):
+                continue
+            kind = get_origin(field.annotation)
+            if kind not in (list, dict):
+                continue
+            try:
+                decoded[name] = _decode_setting(value, field.annotation)
+            except ValueError:
+                problems.append(
+                    f"INTAKE_{name.upper()} is not {_shape(field.annotation)}: "
+                    # "; " separates the problems of one error (describe_validation_error)
+                    f"{(field.description or '').replace('; ', ', ')}".rstrip(": ")
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return decoded
+
     @field_validator("status_previous_secret_until", mode="before")
     @classmethod
     def _empty_is_no_date(cls, value: Any) -> Any:
@@ -539,6 +576,31 @@ class Settings(BaseSettings):
             return BusinessCalendar.default()
         return _parsed_calendar(self.calendar)
 
+    # --- the Graph token scope (issue 11, item 15) -------------------------------------------
+    graph_token_scope: str = Field(
+        "",
+        description="Scope of the Graph app's token (empty: <INTAKE_GRAPH_ENDPOINT>/.default; "
+        "set it when Graph is reached through another URL than its audience, e.g. a proxy).",
+    )
+
+    @property
+    def graph_scope(self) -> str:
+        return self.graph_token_scope.strip() or f"{self.graph_endpoint.rstrip('/')}/.default"
+
+    # --- an open form: emails to a typed address, per hour (issue 11, item 9) ----------------
+    confirmations_per_address_per_hour: int = Field(
+        5,
+        ge=0,
+        description="Requests per hour whose client emails go to one typed address, when the "
+        "form does not sign responders in (over it: recorded and created, client not emailed).",
+    )
+    confirmations_per_form_per_hour: int = Field(
+        100,
+        ge=0,
+        description="Requests per hour of one open form whose client emails are sent (over "
+        "it: recorded and created, client not emailed).",
+    )
+
 
 @functools.lru_cache(maxsize=8)
 def _parsed_calendar(text: str) -> BusinessCalendar:
@@ -550,12 +612,35 @@ def _is_set(value: str | SecretStr) -> bool:
     return bool(text.strip())
 
 
+def _decode_setting(text: str, annotation: Any) -> Any:
+    """A list or object setting from its environment text (raises ValueError)."""
+    stripped = text.strip()
+    if stripped.startswith(("[", "{")) or annotation not in (list[str],):
+        decoded = json.loads(stripped)  # json.JSONDecodeError is a ValueError
+        if not isinstance(decoded, get_origin(annotation) or object):
+            raise ValueError("not the right JSON type")
+        return decoded
+    return [item.strip() for item in stripped.split(",") if item.strip()]
+
+
+def _shape(annotation: Any) -> str:
+    if annotation == list[str]:
+        return 'a JSON list of strings or a comma-separated list (a,b or ["a", "b"])'
+    if get_origin(annotation) is list:
+        return "a JSON list ([{...}, ...])"
+    return 'a JSON object ({"key": value, ...})'
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read Settings from the environment; turn pydantic's errors into one line per setting."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigurationError(describe_validation_error(exc)) from None
+    except SettingsError as exc:  # a source could not be read at all: name the setting
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"INTAKE_{found.group(1).upper()}" if found else "a setting"
+        raise ConfigurationError(f"{name} cannot be read: {exc}") from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -143,8 +143,15 @@ def client_confirmation(
 
 
 def coordinator_new_request(
-    request: Request, work_item_id: int, work_item_url: str, coordinator: str, key: str
+    request: Request,
+    work_item_id: int,
+    work_item_url: str,
+    coordinator: str,
+    key: str,
+    *,
+    client_not_emailed: str = "",
 ) -> Email:
+    """``client_not_emailed``: why the client gets no email (an open form's limit), if so."""
     return compose(
         "coordinator_new_request",
         key=key,
@@ -154,6 +161,7 @@ def coordinator_new_request(
         request=request,
         number=work_item_id,
         url=work_item_url,
+        client_not_emailed=client_not_emailed,
     )
 
 

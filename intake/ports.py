@@ -223,6 +223,15 @@ class Store(Protocol):
         means an update was asked for meanwhile, and the turn's holder publishes again."""
         ...
 
+    # --- what an open form may make us email (issue 11, item 9) ----------------------------
+    def take_email_allowance(self, counter: str, window: str, request_id: str, limit: int) -> bool:
+        """Count ``request_id`` among the requests allowed to email through ``counter`` (an
+        address's or a form's digest) in ``window`` (an hour, ``2026-03-02T12``), unless
+        ``limit`` requests are counted there already. True when it is counted, now or by an
+        earlier call (a replay asks again and gets the same answer). Atomic: of callers at
+        once, no more than ``limit`` are counted."""
+        ...
+
 
 class FollowUps(Protocol):
     """What the follow-up timer keeps between runs (real: Azure Table Storage; local: SQLite).

@@ -12,6 +12,7 @@ from typing import Any
 
 from intake import emails, telemetry
 from intake.attempts import record_attempt, send_once
+from intake.client_email_limits import client_email_allowance, skipped
 from intake.client_status import client_email_result, state_result
 from intake.description import describe_request
 from intake.errors import ExternalError
@@ -70,6 +71,9 @@ def email_client(
     record: RequestRecord, services: Services, *, first_run: bool = False
 ) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
+    allowance = client_email_allowance(record, services)
+    if not allowance["send"]:
+        return skipped(allowance)
     email = emails.client_confirmation(
         record.request,
         work_item_id,
@@ -85,12 +89,14 @@ def email_coordinator(
     record: RequestRecord, services: Services, *, first_run: bool = False
 ) -> dict[str, Any]:
     work_item_id = _work_item_id(record)
+    allowance = client_email_allowance(record, services)
     email = emails.coordinator_new_request(
         record.request,
         work_item_id,
         record.result(Step.CREATE_WORK_ITEM)["url"],
         services.settings.coordinator_email,
         _key(record, Step.EMAIL_COORDINATOR),
+        client_not_emailed="" if allowance["send"] else allowance["reason"],
     )
     return {"message_id": send_once(record, email, services, first_run=first_run)}
 
@@ -135,6 +141,9 @@ def tell_client_planning(
         )
         comment_id = services.work_items.add_comment(work_item_id, comment)
         return {"via": "comment", "comment_id": comment_id}
+    allowance = client_email_allowance(record, services)
+    if not allowance["send"]:
+        return {"via": "email", **skipped(allowance)}
     email = emails.client_planning(
         request,
         work_item_id,

@@ -11,16 +11,18 @@ from typing import Any
 
 from jsonschema import Draft6Validator
 
+from tests import specs
 from tests.specs import load_spec
 
 HOST_EXTENSIONS = ("msteams",)
+SCHEMA = "adaptivecards/adaptive-card-1.5.0.json"
 
 
 def card_errors(card: dict[str, Any]) -> list[str]:
     checked = copy.deepcopy(card)
     for name in HOST_EXTENSIONS:
         checked.pop(name, None)
-    validator = Draft6Validator(load_spec("adaptivecards/adaptive-card-1.5.0.json"))
+    validator = Draft6Validator(load_spec(SCHEMA))
     return [
         f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
         for error in validator.iter_errors(checked)
@@ -28,9 +30,15 @@ def card_errors(card: dict[str, Any]) -> list[str]:
 
 
 def assert_valid_card(card: dict[str, Any]) -> None:
+    """The card validates against the schema. Unit and e2e tests check cards on the side of
+    their behaviour: without the schema (a fresh machine that cannot download it, specs not
+    required) that side check is left out and counted, and the test goes on."""
+    assert card["version"] == "1.5"
+    if not specs.spec_available(SCHEMA):
+        specs.checks_left_out[SCHEMA] += 1
+        return
     errors = card_errors(card)
     assert not errors, "\n".join(errors)
-    assert card["version"] == "1.5"
 
 
 def texts(card: Any) -> list[str]:

@@ -10,10 +10,24 @@ from typing import Any
 import pytest
 
 from intake.config import Settings
+from tests import specs
 from tests.fakes import FakeWorld
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = json.loads((ROOT / "forms" / "sample-submission.json").read_text())
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``specs(...)`` (``tests.specs.needs_specs``) is skipped, before its
+    fixtures run, when one of its specs cannot be had (a failure where specs are required)."""
+    for marker in item.iter_markers("specs"):
+        for name in marker.args:
+            specs.spec_path(name)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in specs.summary_lines():
+        terminalreporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(autouse=True)

@@ -419,6 +419,8 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         # The app's clock, for the record's timestamps (the world's clock; leases use ``clock``).
         self.now: Callable[[], datetime] = utcnow
         self.lock = threading.Lock()
+        # (counter, hour) -> the requests allowed to email the client (take_email_allowance)
+        self.email_allowances: dict[tuple[str, str], list[str]] = {}
 
     def add_request(self, record: RequestRecord) -> tuple[RequestRecord, bool]:
         self.faults.check("add_request", after=False)
@@ -478,6 +480,16 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
     def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
         records = [r for r in self.records.values() if status is None or r.status == status]
         return records[:limit]
+
+    def take_email_allowance(self, counter: str, window: str, request_id: str, limit: int) -> bool:
+        with self.lock:
+            counted = self.email_allowances.setdefault((counter, window), [])
+            if request_id in counted:
+                return True
+            if len(counted) >= limit:
+                return False
+            counted.append(request_id)
+            return True
 
 
 class FakeQueue:

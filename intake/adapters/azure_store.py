@@ -318,6 +318,25 @@ class TableStore:
                 return int(row["wanted"])
         raise ExternalUnavailable("the card's version kept changing; try again", system=SYSTEM)
 
+    def take_email_allowance(self, counter: str, window: str, request_id: str, limit: int) -> bool:
+        # One row per counter and hour: the requests counted, changed only if unchanged since
+        # read (its ETag), so callers at once never count more than ``limit``.
+        partition, key = row_key("allowance", counter), row_key("window", window)
+        for _ in range(RACE_ATTEMPTS):
+            row = self._get(partition, key)
+            counted: list[str] = json.loads(row["requests"]) if row is not None else []
+            if request_id in counted:
+                return True
+            if len(counted) >= limit:
+                return False
+            requests = json.dumps([*counted, request_id])
+            if row is None:
+                if self._insert({"PartitionKey": partition, "RowKey": key, "requests": requests}):
+                    return True
+            elif self._update_if_unchanged(row, {"requests": requests}):
+                return True
+        raise ExternalUnavailable("the email allowance kept changing; try again", system=SYSTEM)
+
     # --- rows ------------------------------------------------------------------------------
 
     def table(self) -> TableClient:

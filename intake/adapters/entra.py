@@ -78,12 +78,11 @@ class ClientCredentials:
 
 def graph_credentials(settings: Settings, *, system: str) -> ClientCredentials:
     """The Graph app's client credentials (mail and the scrum masters' group share the app)."""
-    endpoint = settings.graph_endpoint.rstrip("/")
     return ClientCredentials(
         authority_host=settings.login_authority,
         tenant_id=settings.graph_tenant_id,
         client_id=settings.graph_client_id,
         client_secret=settings.graph_client_secret.get_secret_value(),
-        scope=f"{endpoint}/.default",
+        scope=settings.graph_scope,
         system=system,
     )

@@ -225,6 +225,23 @@ class SqliteStore:
             ).fetchone()
         return 0 if row is None else int(row["wanted"])
 
+    def take_email_allowance(self, counter: str, window: str, request_id: str, limit: int) -> bool:
+        with self.db.transaction() as tx:
+            counted = tx.execute(
+                "SELECT request_id FROM email_allowances WHERE counter = ? AND period = ?",
+                (counter, window),
+            ).fetchall()
+            ids = {row["request_id"] for row in counted}
+            if request_id in ids:
+                return True
+            if len(ids) >= limit:
+                return False
+            tx.execute(
+                "INSERT INTO email_allowances (counter, period, request_id) VALUES (?, ?, ?)",
+                (counter, window, request_id),
+            )
+        return True
+
     @staticmethod
     def _record(row: Any, steps: dict[str, dict[str, Any]]) -> RequestRecord:
         return RequestRecord.model_validate(

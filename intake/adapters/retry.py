@@ -20,6 +20,7 @@ from intake.errors import (
     StaleWorkItem,
     Throttled,
 )
+from intake.health import calls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,9 +75,20 @@ def with_retries(call: Callable[[], T], *, system: str, attempts: int = MAX_ATTE
     ``attempts`` times in all, then re-raise the last error (the queue retries later still)."""
     for attempt in range(1, attempts + 1):
         try:
-            return call()
+            result = call()
+        except ExternalRejected as exc:
+            # The system answered; only a refusal of our credentials says it cannot be used.
+            if getattr(exc, "remote_status", None) in (401, 403):
+                calls.failed(system, "credentials refused")
+            else:
+                calls.succeeded(system)
+            raise
+        except StaleWorkItem:
+            calls.succeeded(system)
+            raise
         except (Throttled, ExternalUnavailable) as exc:
             if attempt == attempts:
+                calls.failed(system, "throttled" if isinstance(exc, Throttled) else "unavailable")
                 raise
             delay = getattr(exc, "retry_after", None)
             if delay is None:
@@ -91,4 +103,7 @@ def with_retries(call: Callable[[], T], *, system: str, attempts: int = MAX_ATTE
                 delay,
             )
             sleep(delay)
+        else:
+            calls.succeeded(system)
+            return result
     raise AssertionError("unreachable")  # the loop always returns or raises

@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS claims (
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (request_id, name)
 );
+CREATE TABLE IF NOT EXISTS email_allowances (
+    counter TEXT NOT NULL,
+    period TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    PRIMARY KEY (counter, period, request_id)
+);
 CREATE TABLE IF NOT EXISTS votes (
     request_id TEXT NOT NULL,
     voter_id TEXT NOT NULL,

@@ -133,6 +133,34 @@ def _functions_of(app: func.FunctionApp) -> list[Any]:
     return _indexed[id(app)]
 
 
+class WorkerBackoff:
+    """A queue worker's trouble: how long to wait after the n-th error in a row (doubling,
+    capped), logged once when it starts and once when it ends, never once per retry."""
+
+    def __init__(self, name: str, first: float, cap: float) -> None:
+        self.name = name
+        self.first = first
+        self.cap = cap
+        self.errors = 0
+
+    def failed(self, exc: BaseException) -> float:
+        self.errors += 1
+        if self.errors == 1:
+            log.warning(
+                "worker of %s: %s: %s; retrying with back-off up to %.0f s",
+                self.name,
+                type(exc).__name__,
+                exc,
+                self.cap,
+            )
+        return float(min(self.cap, self.first * 2 ** min(self.errors - 1, 32)))
+
+    def recovered(self) -> None:
+        if self.errors:
+            log.warning("worker of %s works again after %d errors", self.name, self.errors)
+            self.errors = 0
+
+
 class LocalHost:
     """Everything ``make dev`` runs: the HTTP server, the queue workers, the timers."""
 
@@ -143,10 +171,15 @@ class LocalHost:
         *,
         queue_workers: int = 4,
         retry_delay: float = 1.0,
+        worker_backoff: float = 0.1,
+        worker_backoff_cap: float = 10.0,
     ) -> None:
         self.table = FunctionTable(app)
         self.services = services
         self.retry_delay = retry_delay
+        # A worker's wait after an error of the queue itself: doubles per error, capped.
+        self.worker_backoff = worker_backoff
+        self.worker_backoff_cap = worker_backoff_cap
         self.queue_workers = queue_workers
         self.stopping = threading.Event()
         self.loop = asyncio.new_event_loop()
@@ -203,40 +236,64 @@ class LocalHost:
         return response.status_code, out_headers, response.get_body() or b""
 
     def drain_queue(self, function: QueueFunction) -> None:
+        """One worker: takes messages until the host stops. Nothing ends it early: an error
+        outside the function (the SQLite file locked past its busy timeout while receiving,
+        completing or failing a message) is logged once and retried after a back-off that
+        doubles up to a cap; the worker says when it works again."""
         queue = SqliteQueue(self.local.db, function.queue_name)
+        backoff = WorkerBackoff(function.name, self.worker_backoff, self.worker_backoff_cap)
         while not self.stopping.is_set():
-            message = queue.receive(visibility_timeout=30.0)
-            if message is None:
-                SqliteQueue.wakeup.wait(0.25)
-                SqliteQueue.wakeup.clear()
-                continue
-            queue_message = QueueMessage(  # type: ignore[no-untyped-call]
-                id=str(message.id),
-                body=message.body.encode("utf-8"),
-                dequeue_count=message.dequeue_count,
-            )
             try:
-                self.call(function.handler, queue_message)
-            except Exception as exc:  # noqa: BLE001 - the host's job: retry, then poison
-                poisoned = queue.fail(
-                    message,
-                    f"{type(exc).__name__}: {exc}",
-                    retry_in=self.retry_delay * message.dequeue_count,
-                )
-                log.warning(
-                    "%s failed on message %s (delivery %d)%s: %s",
-                    function.name,
-                    message.id,
-                    message.dequeue_count,
-                    " -> poison queue" if poisoned else "",
-                    type(exc).__name__,
-                )
+                self.drain_one(function, queue)
+            except Exception as exc:  # noqa: BLE001 - a worker outlives any error
+                self.stopping.wait(backoff.failed(exc))
             else:
-                queue.complete(message)
+                backoff.recovered()
+
+    def drain_one(self, function: QueueFunction, queue: SqliteQueue) -> None:
+        """Run the next visible message, or wait a little for one."""
+        message = queue.receive(visibility_timeout=30.0)
+        if message is None:
+            SqliteQueue.wakeup.wait(0.25)
+            SqliteQueue.wakeup.clear()
+            return
+        queue_message = QueueMessage(  # type: ignore[no-untyped-call]
+            id=str(message.id),
+            body=message.body.encode("utf-8"),
+            dequeue_count=message.dequeue_count,
+        )
+        try:
+            self.call(function.handler, queue_message)
+        except Exception as exc:  # noqa: BLE001 - the host's job: retry, then poison
+            poisoned = queue.fail(
+                message,
+                f"{type(exc).__name__}: {exc}",
+                retry_in=self.retry_delay * message.dequeue_count,
+            )
+            log.warning(
+                "%s failed on message %s (delivery %d)%s: %s",
+                function.name,
+                message.id,
+                message.dequeue_count,
+                " -> poison queue" if poisoned else "",
+                type(exc).__name__,
+            )
+        else:
+            queue.complete(message)
 
     def run_timers(self) -> None:
-        while not self.stopping.wait(0.5):
-            self.advance_timers(self.services.clock())
+        # Like a queue worker, the timers' thread outlives any error (the clock is read from
+        # the SQLite file, which may stay locked): logged once, then a doubling back-off.
+        backoff = WorkerBackoff("timers", self.worker_backoff, self.worker_backoff_cap)
+        wait = 0.5
+        while not self.stopping.wait(wait):
+            try:
+                self.advance_timers(self.services.clock())
+            except Exception as exc:  # noqa: BLE001 - the timers must keep running
+                wait = max(0.5, backoff.failed(exc))
+            else:
+                backoff.recovered()
+                wait = 0.5
 
     def advance_timers(self, now: datetime) -> list[str]:
         """Run, once each, every timer whose schedule fell due after the last instant timers
@@ -279,9 +336,9 @@ class LocalHost:
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen on ``host:port`` and start the workers (OSError if the port is taken)."""
+        self.server = LocalHttpServer((host, port), _handler_class(self))
         threading.Thread(target=self.loop.run_forever, name="event-loop", daemon=True).start()
-        self.server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self.server.daemon_threads = True
         self._spawn(functools.partial(self.server.serve_forever, poll_interval=0.05), "http")
         for function in self.table.queues:
             for index in range(self.queue_workers):
@@ -314,6 +371,58 @@ def _not_found(path: str) -> tuple[int, dict[str, str], bytes]:
 
 _problem = pages._problem  # the host's own refusals: the same one error shape
 
+# Azure Functions' own limit on a request body (its default maxRequestLength, 100 MB); the
+# functions refuse much less (INTAKE_MAX_BODY_BYTES): this only bounds what the host reads.
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: a burst of 50 connections at once
+    # (a form's flow retrying, a load test) had about half of them reset. The kernel caps it
+    # at net.core.somaxconn.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+class BadFraming(ValueError):
+    """The request's body cannot be delimited: a ``400`` and the connection closed."""
+
+
+def read_body(headers: Any, stream: Any) -> bytes:
+    """The request body as the Functions host hands it over: by ``Content-Length``, or the
+    chunks of ``Transfer-Encoding: chunked`` (RFC 9112 §7.1; chunk extensions and trailers
+    read and dropped)."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = stream.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadFraming("a chunk size is not a hexadecimal number") from None
+            if size < 0 or total + size > MAX_REQUEST_BYTES:
+                raise BadFraming("the chunked body is larger than the host accepts")
+            if size == 0:
+                while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                return b"".join(chunks)
+            chunk = stream.read(size)
+            if len(chunk) != size or stream.readline(3) not in (b"\r\n", b"\n"):
+                raise BadFraming("a chunk is shorter than its size says")
+            chunks.append(chunk)
+            total += size
+    raw = headers.get("Content-Length")
+    if raw is None:
+        return b""
+    if not raw.strip().isdigit():
+        raise BadFraming(f"Content-Length {raw[:40]!r} is not a number of bytes")
+    length = int(raw)
+    if length > MAX_REQUEST_BYTES:
+        raise BadFraming("the body is larger than the host accepts")
+    body: bytes = stream.read(length) if length else b""
+    return body
+
 
 def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -325,12 +434,23 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             started = time.perf_counter()
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
             url = f"http://{self.headers.get('Host', 'localhost')}{self.path}"
+            request_headers = dict(self.headers.items())
             try:
+                body = read_body(self.headers, self.rfile)
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    # The function sees a body of known length, as behind the Functions host.
+                    for name in [n for n in request_headers if n.lower() == "transfer-encoding"]:
+                        del request_headers[name]
+                    request_headers["Content-Length"] = str(len(body))
                 status, headers, payload = host.handle_http(
-                    self.command, url, dict(self.headers.items()), body
+                    self.command, url, request_headers, body
+                )
+            except BadFraming as exc:
+                # Where the body ends is unknown: answer, then close the connection.
+                self.close_connection = True
+                status, headers, payload = _problem(
+                    400, "bad-request-framing", "Bad request", f"{exc}."
                 )
             except Exception:  # the last guard: never a trace to the caller
                 log.exception("unhandled error serving %s %s", self.command, self.path)
@@ -342,6 +462,8 @@ def _handler_class(host: LocalHost) -> type[BaseHTTPRequestHandler]:
                 if name.lower() not in ("content-length", "connection"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)

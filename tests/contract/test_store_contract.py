@@ -336,3 +336,25 @@ def test_of_clicks_asking_for_card_updates_at_once_each_gets_its_own_version_and
 
     assert sorted(version for version, _ in results) == [1, 2, 3, 4, 5, 6]
     assert [mine for _, mine in results].count(True) == 1
+
+
+# --- what an open form may make us email (issue 11, item 9) ----------------------------------
+
+
+def test_an_email_allowance_counts_requests_up_to_the_limit_per_counter_and_window(store):
+    hour = "2026-03-02T09"
+    assert store.take_email_allowance("address-a", hour, "r1", 2)
+    assert store.take_email_allowance("address-a", hour, "r2", 2)
+    assert not store.take_email_allowance("address-a", hour, "r3", 2)
+    # A request counted is counted: a replay asks again and gets the same answer.
+    assert store.take_email_allowance("address-a", hour, "r1", 2)
+    assert not store.take_email_allowance("address-a", hour, "r3", 2)
+    # Another hour, another counter: counted apart.
+    assert store.take_email_allowance("address-a", "2026-03-02T10", "r3", 2)
+    assert store.take_email_allowance("form-f", hour, "r3", 2)
+    assert not store.take_email_allowance("address-b", hour, "r4", 0)
+
+
+def test_email_allowances_taken_at_once_never_exceed_the_limit(store):
+    results = all_at_once(8, lambda i: store.take_email_allowance("form-f", "h", f"r{i}", 3))
+    assert sum(results) == 3

@@ -114,6 +114,44 @@ HARDENING_INPUTS = [
 BAD_INPUTS += HARDENING_INPUTS
 
 
+def raw_envelope(name: str, raw: str) -> bytes:
+    """The sample with an envelope or responder value replaced by raw JSON text."""
+    value = SAMPLE["response"]["responder"] if name == "responder" else SAMPLE[name]
+    return json.dumps(SAMPLE).replace(f'"{name}": {json.dumps(value)}', f'"{name}": {raw}').encode()
+
+
+# Issue 11, items 1-2 elsewhere in the body: the envelope's values, the signed-in responder,
+# an unknown key, and answers of the other JSON types (an array, a float JSON cannot hold).
+HARDENING_ENVELOPE = [
+    ("lone surrogate in formId", raw_envelope("formId", '"f\\ud800"'), None, 422, "formId"),
+    (
+        "lone surrogate in responseId",
+        raw_envelope("responseId", '"r\\udfff"'),
+        None,
+        422,
+        "responseId",
+    ),
+    ("4,301-digit responseId", raw_envelope("responseId", "1" * 4_301), None, 422, "responseId"),
+    (
+        "lone surrogate in the responder",
+        raw_envelope("responder", '"a\\ud800@fabrikam.example"'),
+        None,
+        422,
+        "response.responder",
+    ),
+    (
+        "lone surrogate in an unknown key",
+        json.dumps(SAMPLE)[:-1].encode() + b', "\\ud800": 1}',
+        None,
+        422,
+        None,
+    ),
+    ("array answer", raw_title('["a"]'), None, 422, f"response.{TITLE_ID}"),
+    ("float answer out of range", raw_title("1e400"), None, 422, f"response.{TITLE_ID}"),
+]
+BAD_INPUTS += HARDENING_ENVELOPE
+
+
 @pytest.mark.parametrize(
     ("case", "body", "content_type", "status", "field"),
     BAD_INPUTS,
@@ -188,3 +226,43 @@ def test_a_bad_activity_is_refused_with_a_problem_and_changes_nothing(
     assert_problem(answer, status)
     local_host.wait_until_idle()
     assert local_host.thread_of(receipt["requestId"])["updates"] == 0  # no vote counted
+
+
+def test_control_bidi_and_zero_width_characters_are_removed_from_what_is_created(local_host):
+    """Issue 11, item 3 over HTTP: DEL, C1 controls, bidi overrides and zero-width characters
+    never reach the work item's title (accepted: the one text rule removes them)."""
+    body = raw_title('"Invoice \\u202egnp.exe\\u202c overdue\\u007f\\u009b\\u200b"')
+    answer = local_host.submit(body)
+    assert answer.status_code == 202, answer.text
+    local_host.wait_until_done(answer.json()["requestId"])
+    (item,) = local_host.work_items()
+    assert item["title"].startswith("Invoice")
+    assert not any(ch in item["title"] for ch in "\u202e\u202c\x7f\x9b\u200b")
+
+
+def test_a_click_on_one_requests_card_cannot_vote_on_another_request(local_host):
+    """Issue 11, item 7 over HTTP: the click's data names request B, the click comes from
+    request A's card thread: refused, and no vote is counted on either."""
+    from tests.e2e.client import invoke_activity
+
+    first = local_host.submit(json.dumps(SAMPLE).encode()).json()["requestId"]
+    other = json.loads(json.dumps(SAMPLE))
+    other["responseId"] = "another-response"
+    second = local_host.submit(json.dumps(other).encode()).json()["requestId"]
+    local_host.wait_until_done(first)
+    local_host.wait_until_done(second)
+    activity = invoke_activity(
+        local_host.thread_of(first),
+        local_host.person("Alex"),
+        "vote",
+        {"requestId": second, "vote": "proceed"},
+    )
+
+    answer = local_host.send_activity(activity)
+
+    assert answer.status_code < 500
+    body = answer.json()
+    assert body.get("statusCode", answer.status_code) >= 400, body
+    local_host.wait_until_idle()
+    assert local_host.thread_of(first)["updates"] == 0
+    assert local_host.thread_of(second)["updates"] == 0

@@ -76,7 +76,8 @@ def bad_input_lines() -> str:
     from tests.e2e import test_bad_input
     from tests.fuzz import test_intake_hypothesis as fuzz
 
-    hardening = len(test_bad_input.HARDENING_INPUTS)
+    hardening = len(test_bad_input.HARDENING_INPUTS) + len(test_bad_input.HARDENING_ENVELOPE)
+    activities = len(test_bad_input.BAD_ACTIVITIES)
     examples = sum(
         len(getattr(test, "hypothesis_explicit_examples", []))
         for name, test in vars(fuzz).items()
@@ -87,7 +88,9 @@ def bad_input_lines() -> str:
             "Bad input refused over HTTP (4xx problem+json, nothing recorded)",
             f"  bad-input battery cases                       {len(test_bad_input.BAD_INPUTS):>6}",
             f"  of which issue 11 (surrogates, long integers,   {hardening:>4}",
-            "    wrong JSON types, line separators, UTF-16 length)",
+            "    wrong JSON types, line separators, UTF-16 length; in answers, keys,",
+            "    the envelope and the responder)",
+            f"  bad activities refused over HTTP (4xx)        {activities:>6}",
             f"  fuzzers' explicit examples                    {examples:>6}",
             f"  nasty strings every structured fuzz draws from {len(fuzz.NASTY_STRINGS):>5}",
         ]

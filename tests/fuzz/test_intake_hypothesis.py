@@ -99,6 +99,21 @@ def post(intake_function: Any, body: bytes, content_type: str | None) -> None:
 @settings(max_examples=examples(400))
 @example(form_id=SAMPLE["formId"], response_id="fuzz-1", answers={}, extra={}, drop=set())
 @example(form_id=SAMPLE["formId"], response_id="fuzz-1", answers={}, extra={}, drop=set())
+# issue 11, items 3-4: what the one text rule removes (accepted), a title too long in UTF-16
+@example(
+    form_id=SAMPLE["formId"],
+    response_id="fuzz-2",
+    answers={QUESTION_IDS[0]: "Invoice \u202egnp.exe\u202c overdue\x7f\x9b\u200b\u2066"},
+    extra={},
+    drop=set(),
+)
+@example(
+    form_id=SAMPLE["formId"],
+    response_id="fuzz-3",
+    answers={QUESTION_IDS[0]: "\U0001f600" * 128},
+    extra={},
+    drop=set(),
+)
 @given(
     form_id=st.one_of(st.just(SAMPLE["formId"]), st.text(max_size=140)),
     response_id=st.one_of(st.text(max_size=140), st.integers().map(str)),
@@ -128,6 +143,12 @@ def RAW_TITLE(raw: str) -> bytes:  # noqa: N802 - reads as a constant in the exa
     return json.dumps(SAMPLE).replace(f'"{title_id}": {title}', f'"{title_id}": {raw}').encode()
 
 
+def RAW_ENVELOPE(name: str, raw: str) -> bytes:  # noqa: N802 - reads as a constant
+    """The sample with an envelope value (or the responder) replaced by raw JSON text."""
+    value = SAMPLE["response"]["responder"] if name == "responder" else SAMPLE[name]
+    return json.dumps(SAMPLE).replace(f'"{name}": {json.dumps(value)}', f'"{name}": {raw}').encode()
+
+
 @settings(max_examples=examples(200))
 @example(body=b"{", content_type="application/json")
 @example(body=b"{}", content_type="text/plain")
@@ -144,6 +165,16 @@ def RAW_TITLE(raw: str) -> bytes:  # noqa: N802 - reads as a constant in the exa
 @example(body=RAW_TITLE("true"), content_type="application/json")
 @example(body=RAW_TITLE("null"), content_type="application/json")
 @example(body=RAW_TITLE('{"a": "b"}'), content_type="application/json")
+# ... and elsewhere in the body: the envelope's values, the responder, an unknown key, an
+# array answer, a float JSON cannot hold
+@example(body=RAW_ENVELOPE("formId", '"f\\ud800"'), content_type="application/json")
+@example(body=RAW_ENVELOPE("responseId", "1" * 4_301), content_type="application/json")
+@example(body=RAW_ENVELOPE("responder", '"a\\ud800@x.example"'), content_type="application/json")
+@example(
+    body=json.dumps(SAMPLE)[:-1].encode() + b', "\\ud800": 1}', content_type="application/json"
+)
+@example(body=RAW_TITLE('["a"]'), content_type="application/json")
+@example(body=RAW_TITLE("1e400"), content_type="application/json")
 @given(
     body=st.binary(max_size=2_000),
     content_type=st.one_of(

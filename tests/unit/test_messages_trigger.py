@@ -256,6 +256,8 @@ def test_only_the_bot_endpoint_the_api_description_and_the_status_page_are_anony
     levels.pop("status_page", None)  # the signed token is the key (same file)
     # DevOps service hooks: a basic-auth shared secret checked in code (test_auth_levels.py).
     assert levels.pop("devops_hooks") == "ANONYMOUS"
+    # Health probes send no key; the answer has no secret (test_auth_levels.py).
+    assert levels.pop("health") == "ANONYMOUS"
     assert set(levels.values()) == {"FUNCTION"}
 
 

@@ -1,0 +1,91 @@
+"""The Graph app's token scope has its own setting (issue 11, item 15): by default derived from
+INTAKE_GRAPH_ENDPOINT, as before; set, it is the scope asked of Entra whatever URL Graph is
+reached at (a proxy in front of Graph takes tokens for Graph's own audience)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from intake import health
+from intake.adapters.graph_mail import GraphMailer
+from intake.config import Settings
+from intake.errors import ExternalRejected
+from intake.models import Email
+from tests.contract.doubles_graph_teams import GraphDouble, TokenDouble, mount
+
+pytestmark = pytest.mark.contract
+
+PROXY = "https://graph-proxy.test"
+AUDIENCE = "https://graph.microsoft.us/.default"
+LOGIN = "https://login.test"
+TENANT = "11111111-1111-1111-1111-111111111111"
+CLIENT = "22222222-2222-2222-2222-222222222222"
+SECRET = "graph-secret-value"
+SENDER = "intake@contoso.example"
+
+
+def settings(tmp_path: Any, **more: Any) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        graph_endpoint=PROXY,
+        login_authority=LOGIN,
+        graph_tenant_id=TENANT,
+        graph_client_id=CLIENT,
+        graph_client_secret=SECRET,
+        mail_sender=SENDER,
+        **more,
+    )
+
+
+@pytest.fixture
+def doubles(requests_mock: Any) -> Any:
+    tokens = TokenDouble(LOGIN)
+    tokens.register(TENANT, CLIENT, SECRET)
+    graph = GraphDouble(tokens, PROXY, [SENDER])
+    graph.scope = AUDIENCE  # the proxy takes tokens for Graph's own audience only
+    mount(requests_mock, tokens, LOGIN)
+    mount(requests_mock, graph, PROXY)
+    return tokens, graph
+
+
+def email() -> Email:
+    return Email(
+        key="intake-r1-email_client",
+        to=("jordan.rivera@fabrikam.example",),
+        subject="We received your request",
+        html="<p>Thanks</p>",
+        text="Thanks",
+    )
+
+
+def test_the_default_scope_is_derived_from_the_endpoint(tmp_path: Any) -> None:
+    assert settings(tmp_path).graph_scope == f"{PROXY}/.default"
+    assert Settings(data_dir=tmp_path).graph_scope == "https://graph.microsoft.com/.default"
+
+
+def test_the_token_is_asked_for_the_configured_scope(tmp_path: Any, doubles: Any) -> None:
+    tokens, graph = doubles
+    mailer = GraphMailer(settings(tmp_path, graph_token_scope=AUDIENCE))
+
+    assert mailer.send(email()) == "intake-r1-email_client"
+
+    (token_call,) = [c for c in tokens.calls if c.method == "POST"]
+    assert token_call.body["scope"] == AUDIENCE
+    assert len(graph.messages(SENDER)) == 1
+    last = health.calls.last("graph")  # what GET /api/health reports
+    assert last is not None and last.ok
+
+
+def test_without_the_setting_the_proxy_refuses_the_derived_scope(
+    tmp_path: Any, doubles: Any
+) -> None:
+    with pytest.raises(ExternalRejected):
+        GraphMailer(settings(tmp_path)).send(email())
+    tokens, graph = doubles
+    (token_call,) = [c for c in tokens.calls if c.method == "POST"]
+    assert token_call.body["scope"] == f"{PROXY}/.default"
+    assert graph.messages(SENDER) == []
+    last = health.calls.last("graph")
+    assert last is not None and (last.ok, last.problem) == (False, "credentials refused")
