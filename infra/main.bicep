@@ -115,6 +115,13 @@ param statusTtlDays int = 180
 @description('Work item state -> what the client reads (JSON object), added to the defaults.')
 param clientStateLabels string = '{}'
 param reopenDays int = 10
+// the DevOps trail (issue 12)
+@description('Work item field that holds the request id (must exist in every type Intake creates).')
+param requestIdField string = 'Custom.IntakeRequestId'
+@description('State of the request\'s work item after Proceed (empty: unchanged).')
+param stateAfterProceed string = ''
+@description('State of the request\'s work item after Bug / Feature request (empty: unchanged).')
+param stateAfterBugOrFeature string = ''
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -272,6 +279,10 @@ var intakeSettings = {
   INTAKE_STATUS_TTL_DAYS: string(statusTtlDays)
   INTAKE_CLIENT_STATE_LABELS: clientStateLabels
   INTAKE_REOPEN_DAYS: string(reopenDays)
+  // the DevOps trail
+  INTAKE_REQUEST_ID_FIELD: requestIdField
+  INTAKE_STATE_AFTER_PROCEED: stateAfterProceed
+  INTAKE_STATE_AFTER_BUG_OR_FEATURE: stateAfterBugOrFeature
 }
 
 module functionApp 'modules/functionapp.bicep' = {

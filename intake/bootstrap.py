@@ -143,6 +143,7 @@ def _work_items(settings: Settings, local_db: LocalDb) -> Any:
         base_url=settings.base_url,
         people=local_identities(settings),
         initial_state=settings.state_new,
+        key_field=settings.request_id_field,
     )
 
 

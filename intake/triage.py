@@ -10,8 +10,6 @@ exactly one of any number of clicks win.
 
 from __future__ import annotations
 
-import hashlib
-import html
 import logging
 import uuid
 from dataclasses import replace
@@ -19,9 +17,9 @@ from typing import Any
 
 from intake import triage_rules
 from intake.decision_steps import STEP_FUNCTIONS
+from intake.decision_trail import VOTE_PREFIX, vote_entry, vote_entry_name
 from intake.errors import ExternalError, InvalidDecision, RequestBusy
 from intake.models import (
-    Comment,
     Decision,
     DecisionKind,
     RequestStatus,
@@ -39,7 +37,6 @@ from intake.triage_rules import (
     TriageStep,
     decision_from,
     is_scrum_master,
-    vote_comment,
 )
 from intake.triage_views import triage_view
 from intake.workflow import LEASE_SECONDS, next_steps
@@ -143,16 +140,7 @@ def record_vote(
     state = state_of(request_id, services)
     if previous is None or previous.choice != choice:
         log.info("request %s: vote %s", request_id, choice.value)
-        voter = hashlib.sha256(clicker.teams_id.encode()).hexdigest()[:12]
-        _enqueue(
-            services,
-            {
-                "kind": COPY_VOTE,
-                "request_id": request_id,
-                "key": f"intake-{request_id}-vote-{voter}-{vote.at.isoformat()}",
-                "text": vote_comment(vote, previous),
-            },
-        )
+        _record_vote_change(request_id, vote, previous, services)
         if not (
             publish_queued and _enqueue(services, {"kind": PUBLISH_CARD, "request_id": request_id})
         ):
@@ -269,13 +257,27 @@ def publish_card(request_id: str, services: Services) -> None:
     publish(state_of(request_id, services), services)
 
 
+def _record_vote_change(
+    request_id: str, vote: Vote, previous: Vote | None, services: Services
+) -> None:
+    """Keep the vote change on the request's record, for the decision's comment (no comment
+    per click: each one would notify every follower of the work item). The current votes
+    are stored already, so a failure here loses only the order of changes: logged."""
+    try:
+        services.store.record_step(request_id, vote_entry_name(vote), vote_entry(vote, previous))
+    except ExternalError as exc:
+        log.warning("request %s: vote change not kept for the trail (%s)", request_id, exc.title)
+
+
 def copy_vote(message: dict[str, Any], services: Services) -> None:
-    """Add one vote to the request's work item discussion (the comment key makes it once)."""
-    record = services.store.get_request(str(message["request_id"]))
-    if record.work_item_id is None:
-        return
-    comment = Comment(key=str(message["key"]), html=f"<p>{html.escape(str(message['text']))}</p>")
-    services.work_items.add_comment(record.work_item_id, comment)
+    """A vote change queued by an earlier version (which commented each click): kept on the
+    request's record for the decision's comment, like any vote change now; no comment."""
+    at = str(message.get("key", "")).rsplit("-vote-", 1)[-1]
+    services.store.record_step(
+        str(message["request_id"]),
+        f"{VOTE_PREFIX}{at}",
+        {"text": str(message.get("text", "")), "at": at.split("-", 1)[-1]},
+    )
 
 
 def run_decision(request_id: str, services: Services, *, owner: str | None = None) -> None:

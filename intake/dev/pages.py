@@ -108,7 +108,12 @@ class LocalViews:
         db = host.services.queue.db  # type: ignore[attr-defined]
         self.settings = settings
         self.services = host.services
-        self.board = SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings))
+        self.board = SqliteBoard(
+            db,
+            base_url=settings.base_url,
+            people=local_identities(settings),
+            key_field=settings.request_id_field,
+        )
         self.outbox = SqliteOutbox(db)
         self.channel = SqliteChannel(db)
         self.store = SqliteStore(db)
