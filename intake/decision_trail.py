@@ -1,12 +1,12 @@
 """What the work item's discussion says about a decision (issue 12): the decision, what it
-made, and the votes that led to it. Pure: HTML from the request's record, every typed or
-displayed name escaped.
+made, and the votes that led to it: HTML from the request's record, every typed or
+displayed name escaped (and the one store write that keeps a vote change).
 
 Votes are written once, with the decision, not as a comment per click: every comment
 notifies each follower of the work item, and a dozen clicks (changes of mind included) would
 be a dozen notifications. Each vote change is recorded on the request as it happens (a
-``vote.*`` entry of its record, see ``vote_entry``), so the decision comment carries the whole
-trail: who voted what, when, and what they changed from (docs/triage.md, "Votes").
+``vote.*`` entry of its record, see ``record_vote_change``), so the decision comment carries
+the whole trail: who voted what, when, and what they changed from (docs/triage.md, "Votes").
 """
 
 from __future__ import annotations
@@ -18,25 +18,36 @@ from typing import Any
 from markupsafe import escape
 
 from intake.models import Decision, RequestRecord, Vote, VoteChoice
+from intake.ports import Services
 from intake.triage_rules import CHOICE_LABELS, tally
 
 VOTE_PREFIX = "vote."  # the record entries of vote changes
 
 
-def vote_entry_name(vote: Vote) -> str:
-    """The record entry of one vote change: one per voter and instant, so a replayed
-    message records nothing twice."""
+def record_vote_change(
+    record: RequestRecord, vote: Vote, votes: list[Vote], services: Services
+) -> None:
+    """Keep a vote that changes the voter's current one (``votes``: as stored before it) on
+    the request's record, as ``vote.<voter>.<n>``: the voter's n-th change.
+
+    Looked up before it is done: when the voter's latest recorded change already says this
+    choice (a click whose vote was not stored after its change was, and is clicked again),
+    nothing is added, so a retry never writes a change twice."""
+    current = next((v for v in votes if v.voter_id == vote.voter_id), None)
+    if current is not None and current.choice == vote.choice:
+        return  # the same click again: no change
     voter = hashlib.sha256(vote.voter_id.encode()).hexdigest()[:12]
-    return f"{VOTE_PREFIX}{voter}.{vote.at.isoformat()}"
-
-
-def vote_entry(vote: Vote, previous: Vote | None) -> dict[str, Any]:
-    return {
+    prefix = f"{VOTE_PREFIX}{voter}."
+    mine = sorted(name for name in record.steps if name.startswith(prefix))
+    if mine and record.steps[mine[-1]].get("choice") == vote.choice.value:
+        return
+    entry = {
         "voter_name": vote.voter_name,
         "choice": vote.choice.value,
-        "previous": previous.choice.value if previous is not None else None,
+        "previous": current.choice.value if current is not None else None,
         "at": vote.at.isoformat(),
     }
+    services.store.record_step(record.request.id, f"{prefix}{len(mine) + 1:04d}", entry)
 
 
 def vote_changes(record: RequestRecord) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from intake import triage_rules
 from intake.decision_steps import STEP_FUNCTIONS
-from intake.decision_trail import VOTE_PREFIX, vote_entry, vote_entry_name
+from intake.decision_trail import VOTE_PREFIX, record_vote_change
 from intake.errors import ExternalError, InvalidDecision, RequestBusy
 from intake.models import (
     Decision,
@@ -136,11 +136,13 @@ def record_vote(
     vote = Vote(
         voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice, at=services.clock()
     )
+    # The change goes on the request's record before the vote itself: a failure answers the
+    # click with an error (the person clicks again) and never leaves a vote out of the trail.
+    record_vote_change(state.record, vote, state.votes, services)
     previous = services.store.set_vote(request_id, vote)
     state = state_of(request_id, services)
     if previous is None or previous.choice != choice:
         log.info("request %s: vote %s", request_id, choice.value)
-        _record_vote_change(request_id, vote, previous, services)
         if not (
             publish_queued and _enqueue(services, {"kind": PUBLISH_CARD, "request_id": request_id})
         ):
@@ -255,18 +257,6 @@ def publish_card(request_id: str, services: Services) -> None:
     """A queued update of the card for everyone (after a vote's answer): the current state,
     in turn with any other update of the same card."""
     publish(state_of(request_id, services), services)
-
-
-def _record_vote_change(
-    request_id: str, vote: Vote, previous: Vote | None, services: Services
-) -> None:
-    """Keep the vote change on the request's record, for the decision's comment (no comment
-    per click: each one would notify every follower of the work item). The current votes
-    are stored already, so a failure here loses only the order of changes: logged."""
-    try:
-        services.store.record_step(request_id, vote_entry_name(vote), vote_entry(vote, previous))
-    except ExternalError as exc:
-        log.warning("request %s: vote change not kept for the trail (%s)", request_id, exc.title)
 
 
 def copy_vote(message: dict[str, Any], services: Services) -> None:
