@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 RELATED = "System.LinkTypes.Related"
 CHILD = "System.LinkTypes.Hierarchy-Forward"
-PROCEED_WORDS = "This dev support issue will proceed"
 
 
 def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
@@ -82,21 +81,10 @@ def comment_coordinator(state: TriageState, services: Services) -> dict[str, Any
     """@mention the coordinator on the request: it will proceed, with the PBI's number, its
     Tasks, who decided, and the votes (the decision's one comment)."""
     settings, pbi = services.settings, _result(state, TriageStep.CREATE_PBI)
-    decision = _decision(state)
     coordinator = services.work_items.find_identity(str(settings.coordinator_email))
-    words = f"{PROCEED_WORDS}: PBI #{pbi['id']} ({decision_trail.decided_by(decision)})."
-    if coordinator is None:  # no DevOps identity: name them, unmentioned
-        words = f"{html.escape(settings.coordinator_name)}: {words}"
     tasks = (_result(state, TriageStep.CREATE_TASKS) or {}).get("tasks", [])
-    listed = "".join(
-        f"<li>Task #{task['id']}: {html.escape(str(task['title']))}</li>" for task in tasks
-    )
-    text = (
-        f"<p>{words}</p>"
-        + (f"<p>Tasks:</p><ul>{listed}</ul>" if listed else "<p>No Tasks yet.</p>")
-        + "<p>Sprint-urgent or not: the scrum master says next.</p>"
-        + decision_trail.votes_html(state.record, state.votes)
-    )
+    unmentioned = "" if coordinator is not None else settings.coordinator_name
+    text = decision_trail.proceed_comment(state, pbi["id"], tasks, unmentioned)
     comment = Comment(
         key=_key(state, TriageStep.COMMENT_COORDINATOR), html=text, mention=coordinator
     )
@@ -120,12 +108,7 @@ def add_to_sprint(state: TriageState, services: Services) -> dict[str, Any]:
 
 
 def comment_root_cause(state: TriageState, services: Services) -> dict[str, Any]:
-    decision = _decision(state)
-    text = (
-        f"<p>Not our problem (decided by {html.escape(decision.by_name)}).</p>"
-        f"<p>Root cause: {html.escape(decision.root_cause)}</p>"
-        + decision_trail.votes_html(state.record, state.votes)
-    )
+    text = decision_trail.root_cause_comment(state)
     comment = Comment(key=_key(state, TriageStep.COMMENT_ROOT_CAUSE), html=text)
     return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
 
@@ -186,33 +169,17 @@ def set_state(state: TriageState, services: Services) -> dict[str, Any]:
 
 def comment_bug_or_feature(state: TriageState, services: Services) -> dict[str, Any]:
     """The decision's comment on the request: which was created, linked, who decided, votes."""
-    decision, created = _decision(state), _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
-    label = "Bug" if decision.bug_or_feature == "bug" else "Feature request"
-    text = (
-        f"<p>{label} ({decision_trail.decided_by(decision)}): "
-        f"{html.escape(str(created['type']))} #{created['id']} created and linked "
-        "(Related).</p>" + decision_trail.votes_html(state.record, state.votes)
-    )
+    created = _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
+    text = decision_trail.bug_or_feature_comment(state, created)
     comment = Comment(key=_key(state, TriageStep.COMMENT_BUG_OR_FEATURE), html=text)
     return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
 
 
 def comment_plan(state: TriageState, services: Services) -> dict[str, Any]:
     """Sprint-urgent or not, on the request: where the PBI went, and who said so."""
-    plan, pbi = state.plan, _result(state, TriageStep.CREATE_PBI)
-    assert plan is not None  # a plan step runs only for a recorded plan
-    by = decision_trail.decided_by(plan)
-    if plan.kind is DecisionKind.HANDLE_IN_SPRINT:
-        text = f"<p>Handle during the sprint ({by}): PBI #{pbi['id']} stays in the backlog.</p>"
-    else:
-        sprint = _result(state, TriageStep.ADD_TO_SPRINT)
-        where = (
-            f"is in {html.escape(str(sprint['iteration']))}, tagged "
-            f"{html.escape(services.settings.sprint_urgent_tag)}, top priority"
-            if sprint.get("iteration")
-            else "stays in the backlog: no sprint is current"
-        )
-        text = f"<p>Sprint-urgent ({by}): PBI #{pbi['id']} {where}.</p>"
+    pbi = _result(state, TriageStep.CREATE_PBI)
+    sprint = state.result(TriageStep.ADD_TO_SPRINT)  # None: handled during the sprint
+    text = decision_trail.plan_comment(state, pbi["id"], sprint, services.settings)
     comment = Comment(key=_key(state, TriageStep.COMMENT_PLAN), html=text)
     return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
 

@@ -17,9 +17,12 @@ from typing import Any
 
 from markupsafe import escape
 
-from intake.models import Decision, RequestRecord, Vote, VoteChoice
+from intake.config import Settings
+from intake.models import Decision, DecisionKind, RequestRecord, Vote, VoteChoice
 from intake.ports import Services
-from intake.triage_rules import CHOICE_LABELS, tally
+from intake.triage_rules import CHOICE_LABELS, TriageState, tally
+
+PROCEED_WORDS = "This dev support issue will proceed"
 
 VOTE_PREFIX = "vote."  # the record entries of vote changes
 
@@ -73,6 +76,64 @@ def votes_html(record: RequestRecord, votes: list[Vote]) -> str:
 
 def decided_by(decision: Decision) -> str:
     return f"decided by {escape(decision.by_name)}"
+
+
+def proceed_comment(
+    state: TriageState, pbi_id: int, tasks: list[dict[str, Any]], unmentioned: str = ""
+) -> str:
+    """Proceed, for the coordinator (``unmentioned``: their name when DevOps cannot mention
+    them): the PBI, its Tasks, who decided, that sprint-urgent or not comes next, the votes."""
+    decision = _decided(state.decision)
+    words = f"{PROCEED_WORDS}: PBI #{pbi_id} ({decided_by(decision)})."
+    if unmentioned:
+        words = f"{escape(unmentioned)}: {words}"
+    listed = "".join(f"<li>Task #{task['id']}: {escape(str(task['title']))}</li>" for task in tasks)
+    return (
+        f"<p>{words}</p>"
+        + (f"<p>Tasks:</p><ul>{listed}</ul>" if listed else "<p>No Tasks.</p>")
+        + "<p>Sprint-urgent or not: the scrum master says next.</p>"
+        + votes_html(state.record, state.votes)
+    )
+
+
+def root_cause_comment(state: TriageState) -> str:
+    decision = _decided(state.decision)
+    return (
+        f"<p>Not our problem ({decided_by(decision)}).</p>"
+        f"<p>Root cause: {escape(decision.root_cause)}</p>" + votes_html(state.record, state.votes)
+    )
+
+
+def bug_or_feature_comment(state: TriageState, created: dict[str, Any]) -> str:
+    decision = _decided(state.decision)
+    label = "Bug" if decision.bug_or_feature == "bug" else "Feature request"
+    return (
+        f"<p>{label} ({decided_by(decision)}): {escape(str(created['type']))} "
+        f"#{created['id']} created and linked (Related).</p>"
+        + votes_html(state.record, state.votes)
+    )
+
+
+def plan_comment(
+    state: TriageState, pbi_id: int, sprint: dict[str, Any] | None, settings: Settings
+) -> str:
+    """Sprint-urgent (``sprint``: what moving the PBI answered) or handled during the sprint."""
+    plan = _decided(state.plan)
+    by = decided_by(plan)
+    if plan.kind is DecisionKind.HANDLE_IN_SPRINT or sprint is None:
+        return f"<p>Handle during the sprint ({by}): PBI #{pbi_id} stays in the backlog.</p>"
+    where = (
+        f"is in {escape(str(sprint['iteration']))}, tagged "
+        f"{escape(settings.sprint_urgent_tag)}, top priority"
+        if sprint.get("iteration")
+        else "stays in the backlog: no sprint is current"
+    )
+    return f"<p>Sprint-urgent ({by}): PBI #{pbi_id} {where}.</p>"
+
+
+def _decided(decision: Decision | None) -> Decision:
+    assert decision is not None  # a decision's step runs only for a recorded decision
+    return decision
 
 
 def _line(entry: dict[str, Any]) -> str:
