@@ -143,7 +143,7 @@ def test_not_our_problem_comments_emails_and_closes(local_host, thread):
     local_host.wait_until_idle()
     request = local_host.work_item(1)
     assert request["state"] == "Closed"
-    assert "Root cause: Client&#x27;s proxy blocks TLS 1.3" in request["comments"][-1]["html"]
+    assert "Root cause: Client&#39;s proxy blocks TLS 1.3" in request["comments"][-1]["html"]
     (email,) = [m for m in local_host.outbox() if "closed" in m["subject"]]
     assert email["to"] == ["jordan.rivera@fabrikam.example"]
     assert "Client's proxy blocks TLS 1.3" in email["text"]
