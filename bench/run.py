@@ -268,6 +268,9 @@ def _effects(world: World, request_ids: list[str]) -> dict[str, Any]:
     """How many times each request's effects happened, counted at the doubles."""
     wanted = {"work_item": 1, "card": 1, "client_email": 1, "coordinator_email": 1, "planning": 1}
     counts: dict[str, Counter[str]] = {kind: Counter() for kind in wanted}
+    # The planning words by email (clients DevOps does not know): at most once; the comment on
+    # the work item ("planning") is always there, mention or not.
+    counts["planning_email"] = Counter()
     for message in world.graph.messages("intake@contoso.example"):
         key = message["internetMessageHeaders"][0]["value"]
         for kind, step in (
@@ -277,7 +280,7 @@ def _effects(world: World, request_ids: list[str]) -> dict[str, Any]:
             if key.endswith(f"-{step}"):
                 counts[kind][key.removeprefix("intake-").removesuffix(f"-{step}")] += 1
         if key.endswith("-tell_client_planning"):
-            counts["planning"][
+            counts["planning_email"][
                 key.removeprefix("intake-").removesuffix("-tell_client_planning")
             ] += 1
     for thread in world.connector.threads.values():
@@ -296,34 +299,33 @@ def _effects(world: World, request_ids: list[str]) -> dict[str, Any]:
 
 
 def _work_item_effects(world: World) -> list[tuple[str, int, int]]:
-    """(request id, work items carrying its tag, planning comments on them) for each request."""
+    """(request id, its work items, planning comments on them) for each request: a request's
+    work item holds its id in the request id field (what triage made holds ``<id>/...``)."""
     found: Counter[str] = Counter()
     comments: Counter[str] = Counter()
+    field = world.settings.request_id_field
     if world.devops_remote:
         for work_item_id, item in world.devops.work_items.items():
-            tags = [t.strip() for t in item["fields"].get("System.Tags", "").split(";")]
-            for tag in tags:
-                if tag.startswith("intake-") and tag != "intake":
-                    request_id = tag.removeprefix("intake-")
-                    found[request_id] += 1
-                    comments[request_id] += sum(
-                        "tell_client_planning" in c["text"]
-                        for c in world.devops.comments.get(work_item_id, [])
-                    )
+            request_id = str(item["fields"].get(field, ""))
+            if request_id and "/" not in request_id:
+                found[request_id] += 1
+                comments[request_id] += sum(
+                    "tell_client_planning" in c["text"]
+                    for c in world.devops.comments.get(work_item_id, [])
+                )
     else:
         board = world.host.services.work_items
         with board.db.connect() as db:
-            rows = db.execute("SELECT id, tags FROM work_items").fetchall()
+            rows = db.execute("SELECT id, fields FROM work_items").fetchall()
             for row in rows:
-                for tag in json.loads(row["tags"]):
-                    if tag.startswith("intake-") and tag != "intake":
-                        request_id = tag.removeprefix("intake-")
-                        found[request_id] += 1
-                        comments[request_id] += db.execute(
-                            "SELECT COUNT(*) FROM work_item_comments WHERE work_item_id = ?"
-                            " AND key LIKE '%tell_client_planning'",
-                            (row["id"],),
-                        ).fetchone()[0]
+                request_id = str(json.loads(row["fields"]).get(field, ""))
+                if request_id and "/" not in request_id:
+                    found[request_id] += 1
+                    comments[request_id] += db.execute(
+                        "SELECT COUNT(*) FROM work_item_comments WHERE work_item_id = ?"
+                        " AND key LIKE '%tell_client_planning'",
+                        (row["id"],),
+                    ).fetchone()[0]
     return [(rid, found[rid], comments[rid]) for rid in found]
 
 

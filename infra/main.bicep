@@ -148,6 +148,13 @@ param slaDueField string = ''
 param confirmationsPerAddressPerHour int = 5
 @description('An open form: requests per hour of one form whose client emails are sent.')
 param confirmationsPerFormPerHour int = 100
+// the DevOps trail (issue 12)
+@description('Work item field that holds the request id (must exist in every type Intake creates).')
+param requestIdField string = 'Custom.IntakeRequestId'
+@description('State of the request\'s work item after Proceed (empty: unchanged).')
+param stateAfterProceed string = ''
+@description('State of the request\'s work item after Bug / Feature request (empty: unchanged).')
+param stateAfterBugOrFeature string = ''
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -328,6 +335,10 @@ var intakeSettings = {
   // an open form: what it may make the mailbox send
   INTAKE_CONFIRMATIONS_PER_ADDRESS_PER_HOUR: string(confirmationsPerAddressPerHour)
   INTAKE_CONFIRMATIONS_PER_FORM_PER_HOUR: string(confirmationsPerFormPerHour)
+  // the DevOps trail
+  INTAKE_REQUEST_ID_FIELD: requestIdField
+  INTAKE_STATE_AFTER_PROCEED: stateAfterProceed
+  INTAKE_STATE_AFTER_BUG_OR_FEATURE: stateAfterBugOrFeature
 }
 
 module functionApp 'modules/functionapp.bicep' = {

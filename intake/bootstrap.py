@@ -147,7 +147,12 @@ def local_parts(settings: Settings) -> LocalParts:
     db = open_database(settings.database_path)
     return LocalParts(
         db=db,
-        board=SqliteBoard(db, base_url=settings.base_url, people=local_identities(settings)),
+        board=SqliteBoard(
+            db,
+            base_url=settings.base_url,
+            people=local_identities(settings),
+            key_field=settings.request_id_field,
+        ),
         outbox=SqliteOutbox(db),
         channel=SqliteChannel(db),
         queue=SqliteQueue(db, settings.steps_queue),
@@ -215,6 +220,7 @@ def _work_items(settings: Settings, local_db: LocalDb) -> WorkItems:
         base_url=settings.base_url,
         people=local_identities(settings),
         initial_state=settings.state_new,
+        key_field=settings.request_id_field,
     )
 
 

@@ -270,6 +270,23 @@ class Settings(BaseSettings):
         False, description="Show the request's SLA due date on the client's status page."
     )
 
+    # --- the DevOps trail (issue 12: the work item tells the whole story) --------------------
+    request_id_field: str = Field(
+        "Custom.IntakeRequestId",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$",  # a reference name, safe in WIQL
+        description="Work item field that holds the request id (the request's item) or the "
+        "request id and what it is (<id>/pbi, <id>/task-N, <id>/bug): how a retry finds an item "
+        "it created, instead of a tag per request. Must exist in every type Intake creates.",
+    )
+    state_after_proceed: str = Field(
+        "", description="State of the request's work item after 'Proceed' (empty: unchanged)."
+    )
+    state_after_bug_or_feature: str = Field(
+        "",
+        description="State of the request's work item after 'Bug / Feature request' "
+        "(empty: unchanged).",
+    )
+
     # --- derived ----------------------------------------------------------------------------
     @property
     def database_path(self) -> Path:

@@ -1,9 +1,10 @@
 """The steps of a scrum master's decision, run by ``triage.run_decision`` from the queue:
-create the PBI (and its Tasks) or the Bug/Feature, link it to the request, @mention the
-coordinator, move the PBI into the sprint, tell the client, close the request.
+create the PBI (and its Tasks) or the Bug/Feature, link it to the request, write the decision
+(with the votes) on the request, move the PBI into the sprint, move the request to its state
+after the decision, tell the client, close the request.
 
-Each step looks for its effect before doing it (a work item by its tag, an email by its key,
-a comment by its key), so a retry after a crash repeats nothing.
+Each step looks for its effect before doing it (a work item by its key in the request id
+field, an email by its key, a comment by its key), so a retry after a crash repeats nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from intake import emails
+from intake import decision_trail, emails
 from intake.attempts import send_once
 from intake.client_status import client_email_result, state_result
 from intake.description import describe_request
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 RELATED = "System.LinkTypes.Related"
 CHILD = "System.LinkTypes.Hierarchy-Forward"
-PROCEED_WORDS = "This dev support issue will proceed"
 
 
 def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
@@ -52,9 +52,12 @@ def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
 def create_tasks(state: TriageState, services: Services) -> dict[str, Any]:
     decision, pbi = _decision(state), _result(state, TriageStep.CREATE_PBI)
     tasks = []
+    request = state.record.request
     for index, title in enumerate(decision.tasks):
-        tag = f"intake-{state.record.request.id}-task-{index}"
-        ref = services.work_items.find_by_tag(tag)
+        what = f"task-{index}"
+        ref = services.work_items.find_created(
+            request.created_key(what), legacy_tag=request.legacy_tag(what)
+        )
         if ref is None:
             draft = WorkItemDraft(
                 type=services.settings.task_type,
@@ -62,7 +65,7 @@ def create_tasks(state: TriageState, services: Services) -> dict[str, Any]:
                 description_html="",
                 area_path=services.settings.dev_area_path,
             )
-            ref = services.work_items.create(draft, tag=tag)
+            ref = services.work_items.create(draft, key=request.created_key(what))
         services.work_items.add_link(pbi["id"], ref.id, CHILD)
         tasks.append({"id": ref.id, "url": ref.url, "title": title})
     return {"tasks": tasks}
@@ -75,14 +78,15 @@ def link_pbi(state: TriageState, services: Services) -> dict[str, Any]:
 
 
 def comment_coordinator(state: TriageState, services: Services) -> dict[str, Any]:
-    """@mention the coordinator on the request: it will proceed, with the PBI's number."""
+    """@mention the coordinator on the request: it will proceed, with the PBI's number, its
+    Tasks, who decided, and the votes (the decision's one comment)."""
     settings, pbi = services.settings, _result(state, TriageStep.CREATE_PBI)
     coordinator = services.work_items.find_identity(str(settings.coordinator_email))
-    words = f"{PROCEED_WORDS}: PBI #{pbi['id']}."
-    if coordinator is None:  # no DevOps identity: name them, unmentioned
-        words = f"{html.escape(settings.coordinator_name)}: {words}"
+    tasks = (_result(state, TriageStep.CREATE_TASKS) or {}).get("tasks", [])
+    unmentioned = "" if coordinator is not None else settings.coordinator_name
+    text = decision_trail.proceed_comment(state, pbi["id"], tasks, unmentioned)
     comment = Comment(
-        key=_key(state, TriageStep.COMMENT_COORDINATOR), html=words, mention=coordinator
+        key=_key(state, TriageStep.COMMENT_COORDINATOR), html=text, mention=coordinator
     )
     comment_id = services.work_items.add_comment(_work_item_id(state), comment)
     return {"comment_id": comment_id, "mentioned": coordinator is not None}
@@ -104,23 +108,23 @@ def add_to_sprint(state: TriageState, services: Services) -> dict[str, Any]:
 
 
 def comment_root_cause(state: TriageState, services: Services) -> dict[str, Any]:
-    decision = _decision(state)
-    text = (
-        f"<p>Not our problem (decided by {html.escape(decision.by_name)}).</p>"
-        f"<p>Root cause: {html.escape(decision.root_cause)}</p>"
-    )
+    text = decision_trail.root_cause_comment(state)
     comment = Comment(key=_key(state, TriageStep.COMMENT_ROOT_CAUSE), html=text)
     return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
 
 
 def email_client(state: TriageState, services: Services) -> dict[str, Any]:
-    """Tell the client the outcome: the root cause, or the Bug / Feature that was created."""
+    """Tell the client the outcome: the root cause, the Bug / Feature that was created, or
+    (Proceed) that it is accepted and being planned."""
     request, decision = state.record.request, _decision(state)
     number = _work_item_id(state)
     context: dict[str, Any] = {}
     if decision.kind is DecisionKind.NOT_OUR_PROBLEM:
         kind, subject = "client_not_our_problem", "Your request is closed"
         context["root_cause"] = decision.root_cause
+    elif decision.kind is DecisionKind.CREATE_PBI:
+        # Accepted and being planned; nothing internal (no PBI number, no sprint).
+        kind, subject = "client_proceed", "Your request is accepted"
     else:
         created = _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
         kind = "client_bug_or_feature"
@@ -147,6 +151,37 @@ def close(state: TriageState, services: Services) -> dict[str, Any]:
     state_closed = services.settings.state_closed
     services.work_items.set_state(_work_item_id(state), state_closed)
     return state_result(state_closed, services.clock())
+
+
+def set_state(state: TriageState, services: Services) -> dict[str, Any]:
+    """Move the request to its configured state after the decision (empty: leave it)."""
+    settings, decision = services.settings, _decision(state)
+    wanted = (
+        settings.state_after_proceed
+        if decision.kind is DecisionKind.CREATE_PBI
+        else settings.state_after_bug_or_feature
+    )
+    if not wanted:
+        return {"state": None}
+    services.work_items.set_state(_work_item_id(state), wanted)
+    return state_result(wanted, services.clock())
+
+
+def comment_bug_or_feature(state: TriageState, services: Services) -> dict[str, Any]:
+    """The decision's comment on the request: which was created, linked, who decided, votes."""
+    created = _result(state, TriageStep.CREATE_BUG_OR_FEATURE)
+    text = decision_trail.bug_or_feature_comment(state, created)
+    comment = Comment(key=_key(state, TriageStep.COMMENT_BUG_OR_FEATURE), html=text)
+    return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
+
+
+def comment_plan(state: TriageState, services: Services) -> dict[str, Any]:
+    """Sprint-urgent or not, on the request: where the PBI went, and who said so."""
+    pbi = _result(state, TriageStep.CREATE_PBI)
+    sprint = state.result(TriageStep.ADD_TO_SPRINT)  # None: handled during the sprint
+    text = decision_trail.plan_comment(state, pbi["id"], sprint, services.settings)
+    comment = Comment(key=_key(state, TriageStep.COMMENT_PLAN), html=text)
+    return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
 
 
 def create_bug_or_feature(state: TriageState, services: Services) -> dict[str, Any]:
@@ -178,17 +213,22 @@ STEP_FUNCTIONS: dict[TriageStep, Callable[[TriageState, Services], dict[str, Any
     TriageStep.CLOSE: close,
     TriageStep.CREATE_BUG_OR_FEATURE: create_bug_or_feature,
     TriageStep.LINK_BUG_OR_FEATURE: link_bug_or_feature,
+    TriageStep.COMMENT_BUG_OR_FEATURE: comment_bug_or_feature,
+    TriageStep.COMMENT_PLAN: comment_plan,
+    TriageStep.SET_STATE: set_state,
 }
 
 
 def _create_once(
     state: TriageState, services: Services, *, kind: str, type: str, title: str
 ) -> dict[str, Any]:
-    """Create a work item for the decision unless one with its tag exists (a crash after
-    create): the tag is how a retry finds it again."""
+    """Create a work item for the decision unless one with its key exists (a crash after
+    create): the key (request id field) is how a retry finds it again; items made before
+    the field are found by their old tag."""
     request = state.record.request
-    tag = f"intake-{request.id}-{kind}"
-    ref = services.work_items.find_by_tag(tag)
+    ref = services.work_items.find_created(
+        request.created_key(kind), legacy_tag=request.legacy_tag(kind)
+    )
     if ref is None:
         description = (
             f'<p>From request <a href="{html.escape(_url(state))}">#{_work_item_id(state)}</a>'
@@ -202,7 +242,7 @@ def _create_once(
             tags=tuple(services.settings.tags),
             area_path=services.settings.dev_area_path,
         )
-        ref = services.work_items.create(draft, tag=tag)
+        ref = services.work_items.create(draft, key=request.created_key(kind))
     return {"id": ref.id, "url": ref.url, "type": type}
 
 

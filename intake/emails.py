@@ -28,6 +28,18 @@ def _environment() -> Any:
 PLANNING_WORDS = "We will triage this request and reach out as soon as we have an assessment."
 
 
+def planning_comment_for_unknown_client(request: Request) -> str:
+    """The @client comment for a client DevOps does not know: their name and email as text
+    (escaped: the client typed them), the same words, and that they were told by email."""
+    from markupsafe import escape
+
+    return (
+        f"<p>{escape(request.client_name)} ({escape(str(request.client_email))}): "
+        f"{escape(PLANNING_WORDS)}</p>"
+        "<p><i>The client has no DevOps account here: they were told by email.</i></p>"
+    )
+
+
 def _subject(text: str) -> str:
     # A subject is one line; a typed newline would let text spill into mail headers. The text
     # rule (intake/text_rules.py) drops the controls that spoof ("gnp.exe" read backwards).

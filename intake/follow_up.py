@@ -32,8 +32,8 @@ FIRST_SWEEP_LOOKBACK = timedelta(days=14)
 # Long texts (descriptions, comments) are cut in the cache: the clocks read states,
 # severities and who acted, and a table row must stay small.
 MAX_CACHED_TEXT = 256
-REQUEST_TAG = re.compile(r"^intake-([0-9a-f]{16})$")
-REQUEST_ID_FIELD = "Custom.IntakeRequestId"
+REQUEST_TAG = re.compile(r"^intake-([0-9a-f]{16})$")  # before the request id field
+REQUEST_ID = re.compile(r"^[0-9a-f]{16}$")  # the field of what triage made reads <id>/pbi ...
 
 
 @dataclass
@@ -99,7 +99,8 @@ def refresh(work_item_id: int, services: Services, now: datetime) -> TrackedItem
             return None
         raise
     known = follow_ups.item(work_item_id)
-    request_id = known.request_id if known else request_id_of(updates)
+    field = services.settings.request_id_field
+    request_id = known.request_id if known else request_id_of(updates, field)
     if request_id is None:
         return None  # a work item a hook told us about that no request of ours made
     item = TrackedItem(
@@ -114,14 +115,16 @@ def refresh(work_item_id: int, services: Services, now: datetime) -> TrackedItem
     return item
 
 
-def request_id_of(updates: list[dict[str, Any]]) -> str | None:
-    """The request a work item was made for: its request id field, else its ``intake-<id>``
-    tag, as the latest revision that set either has it."""
+def request_id_of(updates: list[dict[str, Any]], field: str) -> str | None:
+    """The request whose own work item this is: its request id ``field``
+    (``settings.request_id_field``), else its ``intake-<id>`` tag (items made before the
+    field), as the latest revision that set either has it. A PBI, Task or Bug made by triage
+    holds ``<id>/pbi`` ... there: not a request's item, not followed."""
     found: str | None = None
     for update in updates:
         fields = update.get("fields") or {}
-        value = (fields.get(REQUEST_ID_FIELD) or {}).get("newValue")
-        if isinstance(value, str) and value:
+        value = (fields.get(field) or {}).get("newValue")
+        if isinstance(value, str) and REQUEST_ID.match(value):
             found = value
             continue
         tags = (fields.get("System.Tags") or {}).get("newValue")

@@ -54,8 +54,19 @@ class Request(BaseModel):
 
     @property
     def tag(self) -> str:
-        """The work item tag that finds this request's work item again (reconciliation)."""
+        """The tag a request's work item carried before the request id field replaced it
+        (issue 12): still how those items are found, and the prefix of our effect keys."""
         return f"intake-{self.id}"
+
+    def created_key(self, what: str = "") -> str:
+        """The request id field's value of a work item made for this request: the request id
+        for its own work item, ``<id>/<what>`` for what triage created (``pbi``, ``task-0``,
+        ``bug``): one field, and still one value per item."""
+        return f"{self.id}/{what}" if what else self.id
+
+    def legacy_tag(self, what: str = "") -> str:
+        """The tag the same item carried before (``intake-<id>``, ``intake-<id>-pbi`` ...)."""
+        return f"{self.tag}-{what}" if what else self.tag
 
 
 def idempotency_key(form_id: str, response_id: str) -> str:

@@ -37,12 +37,14 @@ from intake.status_token import StatusKeys
 class WorkItems(Protocol):
     """Azure DevOps work items (local: the SQLite board)."""
 
-    def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
-        """Create a work item carrying ``tag`` (plus ``draft.tags``) in ``draft``'s type."""
+    def create(self, draft: WorkItemDraft, *, key: str) -> WorkItemRef:
+        """Create a work item of ``draft``'s type (with ``draft.tags``) whose request id field
+        (``settings.request_id_field``) holds ``key``: how ``find_created`` finds it again."""
         ...
 
-    def find_by_tag(self, tag: str) -> WorkItemRef | None:
-        """The work item carrying ``tag``, if one exists (reconciliation before create)."""
+    def find_created(self, key: str, *, legacy_tag: str = "") -> WorkItemRef | None:
+        """The work item created with ``key``, if one exists (reconciliation before create);
+        else, with ``legacy_tag``, the one carrying that tag (made before the field existed)."""
         ...
 
     def get(self, work_item_id: int) -> WorkItem:

@@ -31,18 +31,28 @@ log = logging.getLogger(__name__)
 
 # A step gets the request as recorded so far and ``first_run``: True when no earlier run of
 # this request can have started any step, so nothing can exist yet and the lookups that make a
-# replay safe (work item by tag, email and comment by key) would only cost round trips.
+# replay safe (work item, email and comment by key) would only cost round trips.
 StepFunction = Callable[..., dict[str, Any]]
 
 
 def create_work_item(
     record: RequestRecord, services: Services, *, first_run: bool = False
 ) -> dict[str, Any]:
-    """Create the request's work item, unless one with its tag exists (a crash after create)."""
+    """Create the request's work item, unless one with its key exists (a crash after create).
+
+    The key is in the request id field (``settings.request_id_field``), not a tag: a tag per
+    request would fill the project's tag list for everyone. Items made before the field are
+    still found by their ``intake-<id>`` tag."""
     settings, request = services.settings, record.request
-    existing = None if first_run else services.work_items.find_by_tag(request.tag)
+    existing = (
+        None
+        if first_run
+        else services.work_items.find_created(
+            request.created_key(), legacy_tag=request.legacy_tag()
+        )
+    )
     if existing is not None:
-        log.info("request %s: work item %s found by tag", request.id, existing.id)
+        log.info("request %s: work item %s found by its key", request.id, existing.id)
         return {"work_item_id": existing.id, "url": existing.url, "reconciled": True}
     fields: dict[str, str] = {}
     if settings.client_email_field:
@@ -61,7 +71,7 @@ def create_work_item(
         iteration_path=settings.iteration_path,
         fields=fields,
     )
-    ref = services.work_items.create(draft, tag=request.tag)
+    ref = services.work_items.create(draft, key=request.created_key())
     telemetry.note(work_item_id=ref.id)
     log.info("request %s: work item %s created", request.id, ref.id)
     return {"work_item_id": ref.id, "url": ref.url}
@@ -129,8 +139,12 @@ def find_client_identity(
 def tell_client_planning(
     record: RequestRecord, services: Services, *, first_run: bool = False
 ) -> dict[str, Any]:
-    """@mention the client on the work item if DevOps knows them, else email them the same
-    words: every client is told exactly once."""
+    """Tell the client we will triage, exactly once, and always say so on the work item.
+
+    A client DevOps knows is @mentioned in the comment (DevOps notifies them); any other client
+    (most have no account) gets the same words by email, and the comment names them in plain
+    text and says they were told by email. The email goes first: the comment must never say
+    an email went that did not. Both are keyed, so a retry repeats neither."""
     request, work_item_id = record.request, _work_item_id(record)
     found = record.result(Step.FIND_CLIENT_IDENTITY).get("identity")
     identity = Identity(**found) if found else None
@@ -152,7 +166,17 @@ def tell_client_planning(
         reply_to=services.settings.mail_sender,
     )
     message_id = send_once(record, email, services, first_run=first_run)
-    return {"via": "email", **client_email_result(email, message_id, services.clock())}
+    comment = Comment(
+        key=key,
+        html=emails.planning_comment_for_unknown_client(request),
+        first_attempt=first_run,
+    )
+    comment_id = services.work_items.add_comment(work_item_id, comment)
+    return {
+        "via": "email",
+        "comment_id": comment_id,
+        **client_email_result(email, message_id, services.clock()),
+    }
 
 
 def post_triage_card(

@@ -10,8 +10,6 @@ exactly one of any number of clicks win.
 
 from __future__ import annotations
 
-import hashlib
-import html
 import logging
 import uuid
 from dataclasses import replace
@@ -19,10 +17,10 @@ from typing import Any
 
 from intake import sla_follow_up, step_runner
 from intake.decision_steps import STEP_FUNCTIONS
+from intake.decision_trail import VOTE_PREFIX, record_vote_change
 from intake.errors import ExternalError, InvalidDecision
 from intake.messages import CopyVote, PublishCard, RunDecision
 from intake.models import (
-    Comment,
     Decision,
     DecisionKind,
     RequestStatus,
@@ -40,7 +38,6 @@ from intake.triage_rules import (
     TriageStep,
     decision_from,
     is_scrum_master,
-    vote_comment,
 )
 from intake.triage_views import Refusal, triage_view
 from intake.workflow import next_steps
@@ -157,13 +154,13 @@ def record_vote(
     vote = Vote(
         voter_id=clicker.teams_id, voter_name=clicker.name, choice=choice, at=services.clock()
     )
+    # The change goes on the request's record before the vote itself: a failure answers the
+    # click with an error (the person clicks again) and never leaves a vote out of the trail.
+    record_vote_change(state.record, vote, state.votes, services)
     previous = services.store.set_vote(request_id, vote)
     state = state_of(request_id, services)
     if previous is None or previous.choice != choice:
         log.info("request %s: vote %s", request_id, choice.value)
-        voter = hashlib.sha256(clicker.teams_id.encode()).hexdigest()[:12]
-        key = f"intake-{request_id}-vote-{voter}-{vote.at.isoformat()}"
-        step_runner.enqueue(CopyVote(request_id, key, vote_comment(vote, previous)), services)
         if not (publish_queued and step_runner.enqueue(PublishCard(request_id), services)):
             publish(state, services)
     return triage_view(
@@ -288,18 +285,14 @@ def publish_card(request_id: str, services: Services) -> None:
 
 
 def copy_vote(message: CopyVote, services: Services) -> None:
-    """Add one vote to the request's work item discussion (the comment key makes it once)."""
-    request_id = message.request_id
-
-    def copy() -> None:
-        record = services.store.get_request(request_id)
-        if record.work_item_id is None:
-            return
-        comment = Comment(key=message.key, html=f"<p>{html.escape(message.text)}</p>")
-        services.work_items.add_comment(record.work_item_id, comment)
-
-    # One keyed comment: it needs no lease, and a failure is the copy's, not the request's.
-    step_runner.run(request_id, services, copy, what="a vote copy", runs_steps=False)
+    """A vote change queued by an earlier version (which commented each click): kept on the
+    request's record for the decision's comment, like any vote change now; no comment."""
+    at = message.key.rsplit("-vote-", 1)[-1]
+    services.store.record_step(
+        message.request_id,
+        f"{VOTE_PREFIX}{at}",
+        {"text": message.text, "at": at.split("-", 1)[-1]},
+    )
 
 
 def run_decision(request_id: str, services: Services, *, owner: str | None = None) -> None:

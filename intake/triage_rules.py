@@ -54,6 +54,11 @@ class TriageStep(StrEnum):
     CLOSE = "decision.close"
     CREATE_BUG_OR_FEATURE = "decision.create_bug_or_feature"
     LINK_BUG_OR_FEATURE = "decision.link_bug_or_feature"
+    # The DevOps trail (issue 12): every decision says on the work item what was decided, with
+    # the votes, and may move the request to a configured state.
+    COMMENT_BUG_OR_FEATURE = "decision.comment_bug_or_feature"
+    COMMENT_PLAN = "decision.comment_plan"
+    SET_STATE = "decision.set_state"
 
 
 # The steps each decision runs, in order (the functions are in ``intake.decision_steps``).
@@ -63,6 +68,8 @@ STEPS_OF: dict[DecisionKind, tuple[TriageStep, ...]] = {
         TriageStep.CREATE_TASKS,
         TriageStep.LINK_PBI,
         TriageStep.COMMENT_COORDINATOR,
+        TriageStep.SET_STATE,
+        TriageStep.EMAIL_CLIENT,
     ),
     DecisionKind.NOT_OUR_PROBLEM: (
         TriageStep.COMMENT_ROOT_CAUSE,
@@ -72,10 +79,12 @@ STEPS_OF: dict[DecisionKind, tuple[TriageStep, ...]] = {
     DecisionKind.BUG_OR_FEATURE: (
         TriageStep.CREATE_BUG_OR_FEATURE,
         TriageStep.LINK_BUG_OR_FEATURE,
+        TriageStep.COMMENT_BUG_OR_FEATURE,
+        TriageStep.SET_STATE,
         TriageStep.EMAIL_CLIENT,
     ),
-    DecisionKind.SPRINT_URGENT: (TriageStep.ADD_TO_SPRINT,),
-    DecisionKind.HANDLE_IN_SPRINT: (),
+    DecisionKind.SPRINT_URGENT: (TriageStep.ADD_TO_SPRINT, TriageStep.COMMENT_PLAN),
+    DecisionKind.HANDLE_IN_SPRINT: (TriageStep.COMMENT_PLAN,),
 }
 
 

@@ -295,6 +295,9 @@ STEP_WORDS = {
     TriageStep.CLOSE: "closing the request in DevOps",
     TriageStep.CREATE_BUG_OR_FEATURE: "creating the Bug / Feature request in DevOps",
     TriageStep.LINK_BUG_OR_FEATURE: "linking the Bug / Feature request to the request in DevOps",
+    TriageStep.COMMENT_BUG_OR_FEATURE: "writing the decision on the request in DevOps",
+    TriageStep.COMMENT_PLAN: "writing sprint-urgent or not on the request in DevOps",
+    TriageStep.SET_STATE: "moving the request to its state after the decision in DevOps",
 }
 MAX_REASON = 160
 

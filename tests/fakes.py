@@ -123,13 +123,14 @@ class FakeWorkItems:
     def url(self, work_item_id: int) -> str:
         return f"https://dev.azure.com/contoso/Intake/_workitems/edit/{work_item_id}"
 
-    def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
+    def create(self, draft: WorkItemDraft, *, key: str) -> WorkItemRef:
         self._op("create")
         with self.lock:
             work_item_id = next(self.ids)
             self.items[work_item_id] = {
                 "draft": draft,
-                "tags": [tag, *draft.tags],
+                "key": key,
+                "tags": list(draft.tags),
                 "state": "New",
                 "rev": 1,
                 "fields": {},
@@ -137,11 +138,12 @@ class FakeWorkItems:
         self._op("create", after=True)
         return WorkItemRef(work_item_id, self.url(work_item_id))
 
-    def find_by_tag(self, tag: str) -> WorkItemRef | None:
-        self._op("find_by_tag")
-        for work_item_id, item in self.items.items():
-            if tag in item["tags"]:
-                return WorkItemRef(work_item_id, self.url(work_item_id))
+    def find_created(self, key: str, *, legacy_tag: str = "") -> WorkItemRef | None:
+        self._op("find_created")
+        by_key = [i for i, item in self.items.items() if item.get("key") == key]
+        by_tag = [i for i, item in self.items.items() if legacy_tag and legacy_tag in item["tags"]]
+        for work_item_id in by_key or by_tag:
+            return WorkItemRef(work_item_id, self.url(work_item_id))
         return None
 
     def get(self, work_item_id: int) -> WorkItem:

@@ -4,8 +4,8 @@ Every call runs under ``with_retries`` (429/503 honour ``Retry-After``, bounded)
 ``intake.errors`` only (see ``devops_client``). Field and state changes carry a ``test /rev``
 operation: a 412 means someone changed the work item meanwhile, so it is read again and the
 change applied once more, once. Effects that are not naturally idempotent look first:
-a retried create checks the request's tag, a comment is added only if no comment of the work
-item already carries its key.
+a retried create looks for its key in the request id field, a comment is added only if no
+comment of the work item already carries its key.
 """
 
 from __future__ import annotations
@@ -57,9 +57,11 @@ class DevOpsWorkItems:
         return f"{self.clients.org_url}/{quote(self.project)}/_workitems/edit/{work_item_id}"
 
     # --- work items ---------------------------------------------------------------------
-    def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
+    def create(self, draft: WorkItemDraft, *, key: str) -> WorkItemRef:
         fields = draft.field_values()
-        fields["System.Tags"] = "; ".join(dict.fromkeys([tag, *draft.tags]))
+        fields[self.settings.request_id_field] = key
+        if draft.tags:
+            fields["System.Tags"] = "; ".join(dict.fromkeys(draft.tags))
         document = [_op("add", f"/fields/{name}", value) for name, value in fields.items()]
         tries = 0
 
@@ -67,7 +69,7 @@ class DevOpsWorkItems:
             nonlocal tries
             tries += 1
             if tries > 1:  # the failed try may have created it after all
-                existing = self._find_by_tag(tag)
+                existing = self._find_by_key(key)
                 if existing is not None:
                     return existing
             wit = self.clients.wit()
@@ -77,8 +79,14 @@ class DevOpsWorkItems:
 
         return with_retries(attempt, system=SYSTEM)
 
-    def find_by_tag(self, tag: str) -> WorkItemRef | None:
-        return with_retries(lambda: self._find_by_tag(tag), system=SYSTEM)
+    def find_created(self, key: str, *, legacy_tag: str = "") -> WorkItemRef | None:
+        def look() -> WorkItemRef | None:
+            found = self._find_by_key(key)
+            if found is None and legacy_tag:  # made before the field replaced the tag
+                found = self._find_by_tag(legacy_tag)
+            return found
+
+        return with_retries(look, system=SYSTEM)
 
     def get(self, work_item_id: int) -> WorkItem:
         return with_retries(lambda: self._get(work_item_id), system=SYSTEM)
@@ -266,13 +274,20 @@ class DevOpsWorkItems:
         return Iteration(id=str(first.id), name=str(first.name), path=str(first.path))
 
     # --- the calls behind them --------------------------------------------------------------
+    def _find_by_key(self, key: str) -> WorkItemRef | None:
+        field = self.settings.request_id_field  # a reference name (the settings check it)
+        return self._first(f"[{field}] = '{_wiql_text(key)}'")
+
     def _find_by_tag(self, tag: str) -> WorkItemRef | None:
+        return self._first(f"[System.Tags] CONTAINS '{_wiql_text(tag)}'")
+
+    def _first(self, condition: str) -> WorkItemRef | None:
+        """The lowest-numbered work item of the project meeting a WIQL ``condition``."""
         from azure.devops.v7_1.work_item_tracking.models import TeamContext, Wiql
 
         query = (
             "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
-            f" AND [System.Tags] CONTAINS '{tag.replace(chr(39), chr(39) * 2)}'"
-            " ORDER BY [System.Id]"
+            f" AND {condition} ORDER BY [System.Id]"
         )
         wit = self.clients.wit()
         context = TeamContext(project=self.project, team=self.team)
@@ -407,6 +422,11 @@ def mention_html(identity: Identity) -> str:
         f'<a href="#" data-vss-mention="version:2.0,{html.escape(identity.id)}">'
         f"@{html.escape(identity.display_name)}</a>"
     )
+
+
+def _wiql_text(text: str) -> str:
+    """A WIQL string literal's content: a quote is doubled."""
+    return text.replace("'", "''")
 
 
 def _op(op: str, path: str, value: Any) -> Any:

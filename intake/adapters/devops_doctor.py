@@ -57,7 +57,16 @@ def doctor_checks(settings: Settings) -> list[Check]:
         return ", ".join(configured_types)
 
     wanted_states = dict.fromkeys(
-        [settings.state_new, settings.state_planning, settings.state_closed]
+        state
+        for state in (
+            settings.state_new,
+            settings.state_planning,
+            settings.state_closed,
+            # the DevOps trail: the request's state after a decision (empty: unchanged)
+            settings.state_after_proceed,
+            settings.state_after_bug_or_feature,
+        )
+        if state
     )
 
     def states_exist() -> str:
@@ -74,20 +83,30 @@ def doctor_checks(settings: Settings) -> list[Check]:
             raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
         return ", ".join(wanted_states)
 
-    def client_email_field_exists() -> str:
-        field = settings.client_email_field
+    @cache
+    def fields_of(work_item_type: str) -> frozenset[str]:
         wit = clients.wit()
         found = with_retries(
             lambda: sdk_call(
-                lambda: wit.get_work_item_type_fields_with_references(
-                    project, settings.work_item_type
-                )
+                lambda: wit.get_work_item_type_fields_with_references(project, work_item_type)
             ),
             system=SYSTEM,
         )
-        names = {f.reference_name for f in found or []}
-        if field not in names:
+        return frozenset(f.reference_name for f in found or [])
+
+    def client_email_field_exists() -> str:
+        field = settings.client_email_field
+        if field not in fields_of(settings.work_item_type):
             raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
+        return field
+
+    def request_id_field_exists() -> str:
+        """Every type Intake creates holds the request id field: a retry after a lost create
+        finds the item by it, and a create with a field the type lacks is refused."""
+        field = settings.request_id_field
+        missing = [name for name in configured_types if field not in fields_of(name)]
+        if missing:
+            raise LookupError(f"{field} is not a field of {', '.join(map(repr, missing))}")
         return field
 
     def identity_lookup() -> str:
@@ -191,8 +210,10 @@ def doctor_checks(settings: Settings) -> list[Check]:
             NAME,
             f"states exist in {settings.work_item_type!r}",
             states_exist,
-            "set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING and INTAKE_STATE_CLOSED to states of "
-            "that type (Organization settings > Process), or add the states",
+            "set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING, INTAKE_STATE_CLOSED, "
+            "INTAKE_STATE_AFTER_PROCEED and INTAKE_STATE_AFTER_BUG_OR_FEATURE (empty: "
+            "unchanged) to states of that type (Organization settings > Process), or add "
+            "the states",
         ),
         *(
             [
@@ -207,6 +228,14 @@ def doctor_checks(settings: Settings) -> list[Check]:
             ]
             if settings.client_email_field
             else []
+        ),
+        Check(
+            NAME,
+            "request id field exists in every type Intake creates",
+            request_id_field_exists,
+            f"add a text field {settings.request_id_field} to each of those types "
+            "(Organization settings > Process > the type > New field; one field, shared), "
+            "or set INTAKE_REQUEST_ID_FIELD to a text field they all have",
         ),
         Check(
             NAME,

@@ -40,6 +40,7 @@ class SqliteBoard:
         initial_state: str = "New",
         intake_tag: str = "intake",
         clock: Callable[[], datetime] | None = None,
+        key_field: str = "Custom.IntakeRequestId",
     ) -> None:
         self.db = db
         self.clock = clock or SqliteClock(db)
@@ -47,13 +48,14 @@ class SqliteBoard:
         self.people = {person.email.lower(): person for person in people}
         self.initial_state = initial_state
         self.intake_tag = intake_tag  # the tag every request's work item carries
+        self.key_field = key_field  # the request id field (settings.request_id_field)
 
     def url(self, work_item_id: int) -> str:
         return f"{self.base_url}/dev/board#work-item-{work_item_id}"
 
-    def create(self, draft: WorkItemDraft, *, tag: str) -> WorkItemRef:
-        fields = draft.field_values()
-        tags = [tag, *draft.tags]
+    def create(self, draft: WorkItemDraft, *, key: str) -> WorkItemRef:
+        fields = {**draft.field_values(), self.key_field: key}
+        tags = list(dict.fromkeys(draft.tags))
         now = self.clock()
         with self.db.transaction() as tx:
             cursor = tx.execute(
@@ -86,14 +88,17 @@ class SqliteBoard:
             )
         return WorkItemRef(work_item_id, self.url(work_item_id))
 
-    def find_by_tag(self, tag: str) -> WorkItemRef | None:
+    def find_created(self, key: str, *, legacy_tag: str = "") -> WorkItemRef | None:
         with self.db.connect() as db:
             rows = db.execute(
-                "SELECT id, tags FROM work_items WHERE tags LIKE ?", (f"%{json.dumps(tag)}%",)
+                "SELECT id, fields, tags FROM work_items WHERE fields LIKE ? OR tags LIKE ?"
+                " ORDER BY id",
+                (f"%{json.dumps(key)}%", f"%{json.dumps(legacy_tag)}%" if legacy_tag else ""),
             ).fetchall()
-        for row in rows:
-            if tag in json.loads(row["tags"]):
-                return WorkItemRef(row["id"], self.url(row["id"]))
+        by_key = [r for r in rows if json.loads(r["fields"]).get(self.key_field) == key]
+        by_tag = [r for r in rows if legacy_tag and legacy_tag in json.loads(r["tags"])]
+        for row in by_key or by_tag:
+            return WorkItemRef(row["id"], self.url(row["id"]))
         return None
 
     def get(self, work_item_id: int) -> WorkItem:

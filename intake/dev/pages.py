@@ -10,10 +10,12 @@ import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from intake.dev.board_view import link_names, linked_mentions, people_links
+from intake.dev.overview import OUTCOMES, overview_rows
 from intake.replay import stuck_requests
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ def when(timestamp: str) -> str:
 
 
 _templates.filters["when"] = when
+_templates.filters["linked_mentions"] = linked_mentions
 LOCAL_TENANT_ID = "local-tenant"
 
 
@@ -50,6 +53,7 @@ def handle(
     host: LocalHost, method: str, url: str, headers: dict[str, str], body: bytes
 ) -> Response:
     path = urlsplit(url).path.rstrip("/") or "/"
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     if method not in ("GET", "HEAD"):
         return _problem(
             405,
@@ -59,9 +63,15 @@ def handle(
         )
     views = LocalViews(host.local, host.services)
     if path in ("/", "/dev"):
-        return _page("index.html", views.index())
+        return _page(
+            "index.html",
+            views.index(outcome=query.get("outcome", ""), text=query.get("q", "")[:200]),
+        )
     if path == "/dev/board":
-        return _page("board.html", {"work_items": views.work_items()})
+        return _page(
+            "board.html",
+            {"work_items": views.work_items(), "people": people_links(views.board.people.values())},
+        )
     if path == "/dev/outbox":
         return _page("outbox.html", {"messages": views.outbox.messages()})
     if path == "/dev/channel":
@@ -115,12 +125,18 @@ class LocalViews:
         self.store = services.store
         self.queue = local.queue
 
-    def index(self) -> dict[str, Any]:
+    def index(self, *, outcome: str = "", text: str = "") -> dict[str, Any]:
+        records = self.store.list_requests(limit=200)
+        outcome = outcome if outcome in dict(OUTCOMES) else ""
         return {
             "work_items": len(self.board.all_ids()),
             "emails": len(self.outbox.messages()),
             "threads": len(self.channel.threads()),
-            "requests": self.requests(),
+            "total": len(records),
+            "rows": overview_rows(records, self.services.clock(), outcome=outcome, text=text),
+            "outcomes": OUTCOMES,
+            "outcome": outcome,
+            "text": text,
             "stuck": self.stuck(),
             "poison": self.queue.peek(self.queue.poison_name),
         }
@@ -148,7 +164,17 @@ class LocalViews:
             "fields": item.fields,
             "comments": self.board.comments(work_item_id),
             "links": self.board.links(work_item_id),
+            # Each link as this item's side names it, as DevOps shows it (Parent / Child /
+            # Related), with the other item's type and title.
+            "relations": [
+                {**relation, **self._summary(relation["id"])}
+                for relation in link_names(work_item_id, self.board.links(work_item_id))
+            ],
         }
+
+    def _summary(self, work_item_id: int) -> dict[str, str]:
+        item = self.board.get(work_item_id)
+        return {"type": item.type, "title": item.title}
 
     def work_items(self) -> list[dict[str, Any]]:
         return [self.work_item(work_item_id) for work_item_id in self.board.all_ids()]

@@ -185,6 +185,7 @@ class DevOpsDouble:
             "System.IterationPath",
             "Microsoft.VSTS.Common.Priority",
             "Custom.ClientEmail",
+            "Custom.IntakeRequestId",
         ]
         self.faults: list[Fault] = []
         self.concurrent_edits: dict[int, int] = {}
@@ -351,6 +352,11 @@ class DevOpsDouble:
             "System.State": self.states[work_item_type][0],
         }
         problem = _apply(item, document)
+        unknown = [
+            n for n in item["fields"] if not n.startswith("System.") and n not in self.fields
+        ]
+        if unknown:  # as DevOps: a field the type does not have is refused
+            problem = f"TF51535: Cannot find field {unknown[0]}."
         if problem:
             return 400, {"message": problem}
         self.work_items[work_item_id] = item
@@ -439,15 +445,26 @@ class DevOpsDouble:
 
     def _wiql(self, request: Any, query: dict[str, str]) -> Any:
         wiql = json.loads(request.body)["query"]
-        match = re.search(r"\[System\.Tags\] CONTAINS '((?:[^']|'')*)'", wiql)
-        if not match:
-            return 400, {"message": "VS402337: this double only answers tag queries"}
-        tag = match.group(1).replace("''", "'").lower()
-        items = [
-            (i, item)
-            for i, item in sorted(self.work_items.items())
-            if tag in [t.strip().lower() for t in item["fields"].get("System.Tags", "").split(";")]
-        ]
+        by_tag = re.search(r"\[System\.Tags\] CONTAINS '((?:[^']|'')*)'", wiql)
+        by_field = re.search(r"\[([A-Za-z][\w.]*)\] = '((?:[^']|'')*)'", wiql)
+
+        def matches(item: dict[str, Any]) -> bool:
+            fields = item["fields"]
+            if by_field is not None:  # DevOps compares strings without case
+                value = by_field.group(2).replace("''", "'").lower()
+                return str(fields.get(by_field.group(1), "")).lower() == value
+            assert by_tag is not None
+            tag = by_tag.group(1).replace("''", "'").lower()
+            return tag in [t.strip().lower() for t in fields.get("System.Tags", "").split(";")]
+
+        if by_field is None and by_tag is None:
+            return 400, {"message": "VS402337: this double answers tag and field queries only"}
+        if by_field is not None and by_field.group(1) not in self.fields:
+            return 400, {
+                "message": f"TF51005: The query references a field that does not "
+                f"exist. The error is caused by «{by_field.group(1)}»."
+            }
+        items = [(i, item) for i, item in sorted(self.work_items.items()) if matches(item)]
         changed = re.search(r"\[System\.ChangedDate\] > '([^']*)'", wiql)
         if changed:
             # A time of day is refused without timePrecision=true (the double's stand-in for

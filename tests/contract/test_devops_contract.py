@@ -87,7 +87,8 @@ def test_a_full_intake_run_sends_only_requests_the_spec_allows(requests_mock, do
     assert fields["System.Title"] == "Invoices page times out for EU customers"
     assert fields["Microsoft.VSTS.Common.Priority"] == 2
     assert fields["Custom.ClientEmail"] == CLIENT[1]
-    assert fields["System.Tags"].split("; ")[:2] == [f"intake-{receipt.request_id}", "intake"]
+    assert fields["Custom.IntakeRequestId"] == receipt.request_id
+    assert fields["System.Tags"] == "intake; Production support"  # no tag of its own
     (comment,) = double.comments[work_item_id]
     assert '<a href="#" data-vss-mention="version:2.0,' in comment["text"]
     assert len(world.mailer.sent) == 2  # the client has a DevOps identity: no planning email
@@ -136,9 +137,9 @@ def record_step(name: str) -> Any:
 
 
 def test_every_port_method_sends_only_requests_the_spec_allows(requests_mock, double, work_items):
-    pbi = work_items.create(draft(priority=3, area_path="Intake\\Support"), tag="intake-r1")
-    issue = work_items.create(draft("Second"), tag="intake-r2")
-    assert work_items.find_by_tag("intake-r2") == issue
+    pbi = work_items.create(draft(priority=3, area_path="Intake\\Support"), key="r1")
+    issue = work_items.create(draft("Second"), key="r2")
+    assert work_items.find_created("r2") == issue
     work_items.set_state(pbi.id, "In Planning")
     work_items.update(
         pbi.id, fields={"Microsoft.VSTS.Common.Priority": 1}, add_tags=("sprint-urgent",)
@@ -224,7 +225,7 @@ def test_the_spec_checker_catches_requests_the_spec_does_not_allow(double):
 
 
 def test_a_412_on_the_rev_test_reads_again_and_retries_once(requests_mock, double, work_items):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     double.edit_meanwhile(ref.id, times=1)
 
     work_items.set_state(ref.id, "In Planning")
@@ -236,7 +237,7 @@ def test_a_412_on_the_rev_test_reads_again_and_retries_once(requests_mock, doubl
 
 
 def test_a_state_change_right_after_create_needs_no_read(requests_mock, double, work_items):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     work_items.set_state(ref.id, "In Planning")
     assert double.work_items[ref.id]["fields"]["System.State"] == "In Planning"
     assert [c.split(" ")[0] for c in calls(requests_mock, double)] == ["POST", "PATCH"]
@@ -245,7 +246,7 @@ def test_a_state_change_right_after_create_needs_no_read(requests_mock, double, 
 def test_a_work_item_this_worker_did_not_write_is_read_before_it_is_changed(
     requests_mock, double, work_items
 ):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     other_worker = DevOpsWorkItems(double.settings())
     other_worker.set_state(ref.id, "In Planning")
     work_items.set_state(ref.id, "In Planning")  # its copy is stale: 412, read, nothing to do
@@ -263,7 +264,7 @@ def test_a_work_item_this_worker_did_not_write_is_read_before_it_is_changed(
 def test_a_first_attempt_comment_is_added_without_looking_and_a_retry_looks(
     requests_mock, double, work_items
 ):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     double.fail("POST", r"/comments$", 503, after=True)  # added, but the answer is lost
     comment = Comment(key="intake-r1-tell", html="We will triage this.", first_attempt=True)
 
@@ -278,7 +279,7 @@ def test_a_first_attempt_comment_is_added_without_looking_and_a_retry_looks(
 
 
 def test_a_second_412_raises_stale_work_item(double, work_items):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     double.edit_meanwhile(ref.id, times=2)
     with pytest.raises(StaleWorkItem) as caught:
         work_items.update(ref.id, fields={"Microsoft.VSTS.Common.Priority": 1})
@@ -288,21 +289,21 @@ def test_a_second_412_raises_stale_work_item(double, work_items):
 
 def test_a_429_is_retried_after_the_time_it_asks_for(requests_mock, double, work_items, caplog):
     double.fail("POST", r"/_apis/wit/workitems/\$", 429, headers={"Retry-After": "7"})
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     assert list(double.work_items) == [ref.id]
     assert "again in 7.0s" in caplog.text
 
 
 def test_a_create_whose_answer_was_lost_is_not_created_twice(double, work_items):
     double.fail("POST", r"/_apis/wit/workitems/\$", 503, after=True)
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     assert list(double.work_items) == [ref.id]
 
 
 def test_5xx_until_the_retries_run_out_raises_external_unavailable(
     requests_mock, double, work_items
 ):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     double.fail("GET", rf"/workitems/{ref.id}$", 503, times=10)
     with pytest.raises(ExternalUnavailable) as caught:
         work_items.get(ref.id)
@@ -319,7 +320,7 @@ def test_a_rejected_pat_raises_external_rejected_without_the_pat(requests_mock):
     double = DevOpsDouble(pat="the-real-pat").install(requests_mock)
     work_items = DevOpsWorkItems(double.settings(devops_pat="a-wrong-pat-0123456789"))
     with pytest.raises(ExternalRejected) as caught:
-        work_items.find_by_tag("intake-r1")
+        work_items.find_created("r1")
     assert caught.value.remote_status == 401
     assert "TF400813" in str(caught.value)
     assert "a-wrong-pat" not in str(caught.value) and "a-wrong-pat" not in repr(
@@ -339,7 +340,7 @@ def test_an_unreachable_organisation_raises_external_unavailable(requests_mock, 
 
     requests_mock.options(double.org_url + "/_apis", exc=requests.exceptions.ConnectTimeout)
     with pytest.raises(ExternalUnavailable):
-        DevOpsWorkItems(double.settings()).find_by_tag("intake-r1")
+        DevOpsWorkItems(double.settings()).find_created("r1")
 
 
 # --- comments, identities, tags, iterations -------------------------------------------------
@@ -356,7 +357,7 @@ def test_identities_are_looked_up_once_per_email(requests_mock, work_items):
 
 
 def test_a_mention_comment_is_the_notifying_markup_and_is_added_once(double, work_items):
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     client = work_items.find_identity(CLIENT[1])
     comment = Comment(key="intake-r1-tell", html="We will triage <b>this</b>.", mention=client)
 
@@ -373,7 +374,7 @@ def test_a_mention_comment_is_the_notifying_markup_and_is_added_once(double, wor
 
 def test_a_comment_is_found_again_even_if_devops_drops_our_key_attribute(double, work_items):
     double.keeps_data_attributes = False
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     comment = Comment(key="intake-r1-vote", html="Alex voted <i>Proceed</i>.")
     work_items.add_comment(ref.id, comment)
     work_items.add_comment(ref.id, comment)
@@ -381,17 +382,65 @@ def test_a_comment_is_found_again_even_if_devops_drops_our_key_attribute(double,
     assert "data-intake-key" not in double.comments[ref.id][0]["text"]
 
 
-def test_find_by_tag_asks_wiql_for_the_tag(requests_mock, double, work_items):
-    first = work_items.create(draft(), tag="intake-r1")
-    work_items.create(draft(), tag="intake-r2")
-    assert work_items.find_by_tag("intake-r1") == first
-    assert work_items.find_by_tag("intake-r3") is None
+def test_a_created_item_carries_its_key_in_the_request_id_field_and_no_tag_of_its_own(
+    requests_mock, double, work_items
+):
+    work_items.create(draft(tags=("intake", "Incident")), key="0123456789abcdef/pbi")
+    (create,) = [r for r in requests_mock.request_history if r.method == "POST" and "$" in r.path]
+    document = json.loads(create.body)
+    assert check_json_patch(document) == []  # the create's body, against the spec's schema
+    values = {op["path"]: op["value"] for op in document}
+    assert values["/fields/Custom.IntakeRequestId"] == "0123456789abcdef/pbi"
+    assert values["/fields/System.Tags"] == "intake; Incident"  # what people filter by, only
+    assert_spec_allows_every_request(requests_mock, double)
+
+
+def test_find_created_asks_wiql_for_the_request_id_field(requests_mock, double, work_items):
+    first = work_items.create(draft(), key="r1")
+    work_items.create(draft(), key="r1/pbi")
+    assert work_items.find_created("r1") == first
+    assert work_items.find_created("r3") is None
     wiql = [
         json.loads(r.body)["query"]
         for r in requests_mock.request_history
         if r.path.endswith("/wiql")
     ]
-    assert "[System.Tags] CONTAINS 'intake-r1'" in wiql[0]
+    assert "[Custom.IntakeRequestId] = 'r1'" in wiql[0]
+    assert_spec_allows_every_request(requests_mock, double)
+
+
+def test_a_quote_in_a_key_cannot_change_the_query(requests_mock, double, work_items):
+    work_items.create(draft(), key="r1")
+    assert work_items.find_created("x' OR [System.Id] > '0") is None
+    (wiql,) = [
+        json.loads(r.body)["query"] for r in requests_mock.request_history if "wiql" in r.path
+    ]
+    assert "= 'x'' OR [System.Id] > ''0'" in wiql
+
+
+def test_an_item_made_before_the_field_is_still_found_by_its_old_tag(
+    requests_mock, double, work_items
+):
+    # As an earlier version made it: the unique tag, no request id field.
+    double.work_items[77] = {
+        "rev": 1,
+        "relations": [],
+        "fields": {"System.WorkItemType": "Issue", "System.Tags": "intake-r9; intake"},
+    }
+    assert work_items.find_created("r9") is None
+    assert work_items.find_created("r9", legacy_tag="intake-r9").id == 77
+    wiql = [json.loads(r.body)["query"] for r in requests_mock.request_history if "wiql" in r.path]
+    assert "[Custom.IntakeRequestId] = 'r9'" in wiql[-2]
+    assert "[System.Tags] CONTAINS 'intake-r9'" in wiql[-1]
+    assert_spec_allows_every_request(requests_mock, double)
+
+
+def test_a_retried_create_finds_the_item_by_its_field_instead_of_creating_it_again(
+    requests_mock, double, work_items
+):
+    double.fail("POST", r"/workitems/\$Issue", 503, after=True)  # made, then the answer lost
+    ref = work_items.create(draft(), key="r1")
+    assert list(double.work_items) == [ref.id]
 
 
 def test_the_current_iteration_comes_from_team_settings(requests_mock, double):
@@ -405,8 +454,8 @@ def test_the_current_iteration_comes_from_team_settings(requests_mock, double):
 
 
 def test_links_are_added_once(double, work_items):
-    source = work_items.create(draft(), tag="intake-r1")
-    target = work_items.create(draft(), tag="intake-r2")
+    source = work_items.create(draft(), key="r1")
+    target = work_items.create(draft(), key="r2")
     work_items.add_link(source.id, target.id, "System.LinkTypes.Hierarchy-Forward")
     work_items.add_link(source.id, target.id, "System.LinkTypes.Hierarchy-Forward")
     (relation,) = double.work_items[source.id]["relations"]
@@ -417,7 +466,7 @@ def test_links_are_added_once(double, work_items):
 
 
 def test_a_pat_is_sent_as_basic_auth(requests_mock, double, work_items):
-    work_items.find_by_tag("intake-r1")
+    work_items.find_created("r1")
     sent = {
         r.headers.get("Authorization")
         for r in requests_mock.request_history
@@ -457,8 +506,8 @@ def test_a_service_principal_gets_one_token_from_the_configured_authority(reques
     double.accept_bearer("sp-token-1")
     work_items = DevOpsWorkItems(service_principal(double))
 
-    work_items.create(draft(), tag="intake-r1")
-    work_items.find_by_tag("intake-r1")
+    work_items.create(draft(), key="r1")
+    work_items.find_created("r1")
 
     assert tokens.call_count == 1
     form = tokens.last_request.text
@@ -476,8 +525,8 @@ def test_a_token_about_to_expire_is_renewed(requests_mock, double):
     tokens = token_endpoint(requests_mock, expires_in=60)  # msal treats <5 min as expired
     double.accept_bearer("sp-token-1")
     work_items = DevOpsWorkItems(service_principal(double))
-    work_items.find_by_tag("intake-r1")
-    work_items.find_by_tag("intake-r1")
+    work_items.find_created("r1")
+    work_items.find_created("r1")
     assert tokens.call_count >= 2
 
 
@@ -490,6 +539,6 @@ def test_a_refused_token_raises_external_rejected_without_the_secret(requests_mo
         json={"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"},
     )
     with pytest.raises(ExternalRejected) as caught:
-        DevOpsWorkItems(service_principal(double)).find_by_tag("intake-r1")
+        DevOpsWorkItems(service_principal(double)).find_created("r1")
     assert "invalid_client" in str(caught.value)
     assert "a-client-secret-value" not in str(caught.value)

@@ -34,6 +34,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: work item types exist (Issue, Product Backlog Item, Task, Bug, Feature)",
         "✓ DevOps: states exist in 'Issue' (New, In Planning, Closed)",
         "✓ DevOps: client email field exists in 'Issue' (Custom.ClientEmail)",
+        "✓ DevOps: request id field exists in every type Intake creates (Custom.IntakeRequestId)",
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
@@ -52,6 +53,31 @@ def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, 
         "Closed)"
     )
     assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
+    assert sum(line.startswith("✗") for line in lines) == 1
+
+
+def test_a_state_after_a_decision_the_type_lacks_is_a_cross(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_STATE_AFTER_PROCEED", "Active")
+    monkeypatch.setenv("INTAKE_STATE_AFTER_BUG_OR_FEATURE", "Resolved")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: states exist in 'Issue' (missing: Resolved; it has: New, In Planning, "
+        "Active, Closed)"
+    )
+    assert "INTAKE_STATE_AFTER_BUG_OR_FEATURE" in lines[cross + 1]
+    assert sum(line.startswith("✗") for line in lines) == 1
+
+
+def test_a_request_id_field_a_type_lacks_is_a_cross_naming_the_types(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_REQUEST_ID_FIELD", "Custom.RequestRef")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: request id field exists in every type Intake creates (Custom.RequestRef is "
+        "not a field of 'Issue', 'Product Backlog Item', 'Task', 'Bug', 'Feature')"
+    )
+    assert "INTAKE_REQUEST_ID_FIELD" in lines[cross + 1]
     assert sum(line.startswith("✗") for line in lines) == 1
 
 

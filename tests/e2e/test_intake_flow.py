@@ -67,14 +67,17 @@ def test_the_same_submission_again_creates_nothing_new(local_host):
     assert len(local_host.threads()) == 1
 
 
-def test_a_client_unknown_to_devops_is_told_by_email_instead_of_a_mention(local_host):
+def test_a_client_unknown_to_devops_is_told_by_email_and_named_in_the_comment(local_host):
     submission = sample_submission(
-        client_email="pat@northwind.example", client_name="Pat", responseId="77"
+        client_email="pat@northwind.example", client_name="Pat <b>O'Neil</b>", responseId="77"
     )
     receipt = local_host.submit(submission).json()
     local_host.wait_until_done(receipt["requestId"])
     (work_item,) = local_host.work_items()
-    assert work_item["comments"] == []
+    (comment,) = work_item["comments"]  # the work item tells the whole story (issue 12)
+    assert comment["mention"] is None
+    assert "Pat &lt;b&gt;O&#39;Neil&lt;/b&gt; (pat@northwind.example)" in comment["html"]
+    assert "they were told by email" in comment["html"]
     to_client = [m for m in local_host.outbox() if m["to"] == ["pat@northwind.example"]]
     assert len(to_client) == 2
     assert any("we will triage this request" in m["text"].lower() for m in to_client)

@@ -28,10 +28,10 @@ class DownBoard:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.board, name)
 
-    def create(self, draft: Any, *, tag: str) -> Any:
+    def create(self, draft: Any, *, key: str) -> Any:
         if self.down:
             raise ExternalUnavailable("DevOps answered 503", system="devops", remote_status=503)
-        return self.board.create(draft, tag=tag)
+        return self.board.create(draft, key=key)
 
 
 def test_a_poisoned_request_is_shown_and_replayed_once_the_fault_clears(tmp_path, capsys):

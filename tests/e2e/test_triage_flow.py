@@ -24,7 +24,7 @@ def tally(card):
     return next(t for t in texts(card) if t.startswith("Votes:") or t == "No votes yet.")
 
 
-def test_votes_and_a_change_of_vote_are_tallied_for_everyone_and_copied(local_host, thread):
+def test_votes_are_tallied_for_everyone_and_written_once_with_the_decision(local_host, thread):
     local_host.click(thread, "Alex", "vote", {"vote": "not_our_problem"})
     local_host.click(thread, "Sam", "vote", {"vote": "proceed"})
     mine = local_host.click(thread, "Alex", "vote", {"vote": "proceed"})  # changes the vote
@@ -42,12 +42,21 @@ def test_votes_and_a_change_of_vote_are_tallied_for_everyone_and_copied(local_ho
     # Someone who did not click sees the same tally when Teams refreshes their card.
     casey = local_host.click(thread, "Casey", "refresh", trigger="automatic")
     assert tally(casey) == tally(mine)
+    # No comment per click: each would notify every follower of the work item (issue 12).
+    comments = local_host.work_item(1)["comments"]
+    assert [c for c in comments if "voted" in c["html"]] == []
 
-    (work_item,) = [w for w in local_host.work_items() if w["id"] == 1]
-    said = [c["html"] for c in work_item["comments"]]
-    assert "<p>Alex Support voted Not our problem</p>" in said
-    assert "<p>Sam Support voted Proceed</p>" in said
-    assert "<p>Alex Support voted Proceed (instead of Not our problem)</p>" in said
+    local_host.click(thread, "Morgan", "create_pbi")
+    local_host.wait_until_idle()
+    (decided,) = [c["html"] for c in local_host.work_item(1)["comments"] if "voted" in c["html"]]
+    assert "Votes when decided: Not our problem: none; Bug / Feature request: none; " in decided
+    assert "Proceed: Alex Support, Sam Support." in decided
+    lines = [line.split(" UTC ", 1)[1] for line in decided.split("<li>")[1:]]
+    assert lines == [
+        "Alex Support voted Not our problem</li>",
+        "Sam Support voted Proceed</li>",
+        "Alex Support voted Proceed (instead of Not our problem)</li></ul>",
+    ]
     assert_valid_card(everyone["card"])
     assert_valid_card(mine)
 
@@ -93,7 +102,12 @@ def test_create_pbi_then_sprint_urgent(local_host, thread):
     proceed = [c for c in request["comments"] if "will proceed" in c["html"]]
     assert len(proceed) == 1
     assert proceed[0]["mention"] == "casey@contoso.example"
-    assert "@Casey Coordinator</a> This dev support issue will proceed" in proceed[0]["html"]
+    assert "@Casey Coordinator</a> <p>This dev support issue will proceed" in proceed[0]["html"]
+    # The client hears it is accepted and being planned: no PBI number, no sprint.
+    (accepted,) = [m for m in local_host.outbox() if "accepted" in m["subject"]]
+    assert accepted["to"] == ["jordan.rivera@fabrikam.example"]
+    assert f"{local_host.base_url}/api/status/" in accepted["text"]  # the status link
+    assert f"#{pbi['id']}" not in accepted["text"] and "sprint" not in accepted["text"].lower()
 
     everyone = local_host.thread_of(local_host.request_id_of(thread))["card"]
     assert verbs(everyone) == []  # decided: the buttons no longer act
@@ -112,6 +126,11 @@ def test_create_pbi_then_sprint_urgent(local_host, thread):
     assert pbi["fields"]["Microsoft.VSTS.Common.Priority"] == 1
     final = local_host.thread_of(local_host.request_id_of(thread))["card"]
     assert any("Sprint-urgent (Morgan Scrum): the PBI is in Sprint 1" in t for t in texts(final))
+    said = [c["html"] for c in local_host.work_item(1)["comments"]]
+    assert any(
+        f"Sprint-urgent (decided by Morgan Scrum): PBI #{pbi['id']} is in Sprint 1" in h
+        for h in said
+    )
     assert verbs(local_host.click(thread, "Morgan", "refresh")) == []
     assert_valid_card(final)
     assert_valid_card(morgan)
@@ -124,7 +143,7 @@ def test_not_our_problem_comments_emails_and_closes(local_host, thread):
     local_host.wait_until_idle()
     request = local_host.work_item(1)
     assert request["state"] == "Closed"
-    assert "Root cause: Client&#x27;s proxy blocks TLS 1.3" in request["comments"][-1]["html"]
+    assert "Root cause: Client&#39;s proxy blocks TLS 1.3" in request["comments"][-1]["html"]
     (email,) = [m for m in local_host.outbox() if "closed" in m["subject"]]
     assert email["to"] == ["jordan.rivera@fabrikam.example"]
     assert "Client's proxy blocks TLS 1.3" in email["text"]

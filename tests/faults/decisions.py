@@ -23,7 +23,7 @@ from typing import Any
 from intake import decision_steps, triage
 from intake.config import Settings
 from intake.errors import ExternalError
-from intake.models import Decision, DecisionKind
+from intake.models import Decision, DecisionKind, VoteChoice
 from intake.triage_rules import PLAN_KINDS, Clicker, TriageStep, is_scrum_master, task_titles
 from intake.triage_views import triage_view
 from tests.fakes import FakeWorld
@@ -37,16 +37,24 @@ ROOT_CAUSE = "Their proxy drops TLS 1.3"
 
 
 def with_two_scrum_masters(settings: Settings) -> Settings:
-    """The settings of the decision flows: Riley is a second scrum master (the race)."""
+    """The settings of the decision flows: Riley is a second scrum master (the race), and the
+    request moves to a state after Proceed and after Bug / Feature."""
     return settings.model_copy(
-        update={"scrum_masters": [*settings.scrum_masters, RILEY.aad_object_id]}
+        update={
+            "scrum_masters": [*settings.scrum_masters, RILEY.aad_object_id],
+            # The trail's states, set so the matrix aims at the step that moves the request.
+            "state_after_proceed": "Active",
+            "state_after_bug_or_feature": "Resolved",
+        }
     )
 
 
 @dataclass(frozen=True)
 class Click:
+    """A decision's click, or (``kind`` a ``VoteChoice``) a vote."""
+
     who: Clicker
-    kind: DecisionKind
+    kind: DecisionKind | VoteChoice
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,7 +66,12 @@ Group = tuple[Click, ...]  # clicks made at the same moment
 
 def settled(world: FakeWorld, request_id: str, click: Click) -> bool:
     """Would the person stop clicking: the card shows the decision taken (by anyone), or the
-    click was refused for good (not a scrum master; a plan after another decision)."""
+    click was refused for good (not a scrum master; a plan after another decision). A vote:
+    the card shows it, or voting is closed."""
+    if isinstance(click.kind, VoteChoice):
+        vote = world.store.vote_rows.get(request_id, {}).get(click.who.teams_id)
+        closed = TriageStep.DECISION.value in world.store.records[request_id].steps
+        return closed or (vote is not None and vote.choice == click.kind)
     if not is_scrum_master(click.who, world.settings):
         return True
     steps = world.store.records[request_id].steps
@@ -72,6 +85,9 @@ def settled(world: FakeWorld, request_id: str, click: Click) -> bool:
 
 def click(host: HostModel, request_id: str, what: Click) -> None:
     try:
+        if isinstance(what.kind, VoteChoice):
+            triage.record_vote(request_id, what.who, what.kind, host.world.services)
+            return
         triage.decide(request_id, what.who, what.kind, dict(what.data), host.world.services)
     except (ExternalError, WorkerCrash):
         pass  # Teams shows the person an error; they click again
@@ -131,6 +147,16 @@ def decision_effects(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], di
             return f"intake-{request_id}-{step.value}"
 
         comments = [c.key for c in board.comments.get(request_item or 0, [])]
+        decided = [
+            c.html
+            for c in board.comments.get(request_item or 0, [])
+            if c.key
+            in (
+                keyed(TriageStep.COMMENT_COORDINATOR),
+                keyed(TriageStep.COMMENT_ROOT_CAUSE),
+                keyed(TriageStep.COMMENT_BUG_OR_FEATURE),
+            )
+        ]
         counts = {
             "PBI": len(of_type(settings.pbi_type)),
             "Bug": len(of_type(settings.bug_type)),
@@ -146,6 +172,17 @@ def decision_effects(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], di
                 if "System.IterationPath" in created[i]["fields"]
             ),
             "root cause comment": comments.count(keyed(TriageStep.COMMENT_ROOT_CAUSE)),
+            "Bug / Feature comment": comments.count(keyed(TriageStep.COMMENT_BUG_OR_FEATURE)),
+            "sprint-urgent-or-not comment": comments.count(keyed(TriageStep.COMMENT_PLAN)),
+            # The votes are written once, with the decision: never a comment of their own.
+            "comment per vote": sum(1 for c in comments if "-vote-" in c),
+            "decision comment with the votes": sum(1 for h in decided if "Votes" in h),
+            "vote change in the decision comment": sum(h.count(" voted ") for h in decided),
+            "request in its state after the decision": int(
+                request_item is not None
+                and board.items[request_item]["state"]
+                in (settings.state_after_proceed, settings.state_after_bug_or_feature)
+            ),
             "client decision email": sum(
                 1 for e in world.mailer.sent if e.key == keyed(TriageStep.EMAIL_CLIENT)
             ),
@@ -178,6 +215,17 @@ def card_shows_outcome(world: FakeWorld, request_id: str) -> bool:
     return thread["card"] == final and "Working on it" not in json.dumps(final)
 
 
+def vote_changes(groups: tuple[Group, ...]) -> int:
+    """How many votes changed someone's current vote (a repeated click changes nothing)."""
+    current: dict[str, VoteChoice] = {}
+    changes = 0
+    for what in (w for g in groups for w in g if isinstance(w.kind, VoteChoice)):
+        if current.get(what.who.teams_id) != what.kind:
+            current[what.who.teams_id] = what.kind
+            changes += 1
+    return changes
+
+
 def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], dict[str, int]]:
     """One of each effect of the decision that won (or, if none was taken, the first scrum
     master's), and none of any other's."""
@@ -185,6 +233,8 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
 
     def first(kinds: tuple[DecisionKind, ...], world: FakeWorld) -> Decision | None:
         for what in clicks:
+            if isinstance(what.kind, VoteChoice):
+                continue
             if what.kind in kinds and is_scrum_master(what.who, world.settings):
                 return Decision(
                     kind=what.kind,
@@ -215,7 +265,6 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
         kind = decision.kind
         pbi = kind is DecisionKind.CREATE_PBI
         made = kind is DecisionKind.BUG_OR_FEATURE
-        told = kind in (DecisionKind.NOT_OUR_PROBLEM, DecisionKind.BUG_OR_FEATURE)
         counts = {
             "PBI": int(pbi),
             "Bug": int(made and decision.bug_or_feature == "bug"),
@@ -227,7 +276,13 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
                 plan is not None and plan.kind is DecisionKind.SPRINT_URGENT
             ),
             "root cause comment": int(kind is DecisionKind.NOT_OUR_PROBLEM),
-            "client decision email": int(told),
+            "Bug / Feature comment": int(made),
+            "sprint-urgent-or-not comment": int(plan is not None),
+            "comment per vote": 0,
+            "decision comment with the votes": 1,
+            "vote change in the decision comment": vote_changes(groups),
+            "request in its state after the decision": int(pbi or made),
+            "client decision email": 1,  # closed, Bug / Feature, or accepted (Proceed)
             "request closed": int(kind is DecisionKind.NOT_OUR_PROBLEM),
             "decision recorded": 1,
             "plan recorded": int(plan is not None),
@@ -257,8 +312,14 @@ def decision_flows(sample: dict[str, Any]) -> list[Flow]:
     urgent = Click(MORGAN, DecisionKind.SPRINT_URGENT)
     not_ours = Click(MORGAN, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": ROOT_CAUSE})
     bug = Click(MORGAN, DecisionKind.BUG_OR_FEATURE, {"bugOrFeature": "bug"})
+    # Staff vote first (a change of mind, a repeated click): the votes go to DevOps once, in
+    # the decision's comment, never as a comment per click.
+    votes = (
+        (Click(ALEX, VoteChoice.PROCEED), Click(RILEY, VoteChoice.BUG_OR_FEATURE)),
+        (Click(ALEX, VoteChoice.BUG_OR_FEATURE), Click(ALEX, VoteChoice.BUG_OR_FEATURE)),
+    )
     return [
-        decision_flow("decision-pbi-sprint-urgent", sample, (pbi,), (urgent,)),
+        decision_flow("decision-pbi-sprint-urgent", sample, *votes, (pbi,), (urgent,)),
         decision_flow(
             "decision-pbi-handle-in-sprint",
             sample,
@@ -266,7 +327,7 @@ def decision_flows(sample: dict[str, Any]) -> list[Flow]:
             (Click(MORGAN, DecisionKind.HANDLE_IN_SPRINT),),
         ),
         decision_flow("decision-not-our-problem", sample, (not_ours,)),
-        decision_flow("decision-bug", sample, (bug,)),
+        decision_flow("decision-bug", sample, *votes, (bug,)),
         decision_flow(
             "decision-feature",
             sample,

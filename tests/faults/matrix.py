@@ -157,8 +157,7 @@ class Flow:
 def intake_effects(world: FakeWorld, request_id: str) -> dict[str, int]:
     """How many times each side effect of the intake flow happened for one request."""
     record = world.store.records[request_id]
-    tag = record.request.tag
-    items = [i for i, item in world.work_items.items.items() if tag in item["tags"]]
+    items = [i for i, item in world.work_items.items.items() if item["key"] == request_id]
     key = f"intake-{request_id}-"
     sent = Counter(e.key for e in world.mailer.sent if e.key.startswith(key))
     comments = Counter(
@@ -171,7 +170,14 @@ def intake_effects(world: FakeWorld, request_id: str) -> dict[str, int]:
         "work item": len(items),
         "client confirmation email": sent[f"{key}{Step.EMAIL_CLIENT.value}"],
         "coordinator email": sent[f"{key}{Step.EMAIL_COORDINATOR.value}"],
-        "@client comment or its email": sent[planning] + comments[planning],
+        # Always a comment on the work item (issue 12); the client told exactly once: by the
+        # comment's mention when DevOps knows them, else by email.
+        "@client comment": comments[planning],
+        "client told we will triage": (
+            comments[planning]
+            if record.request.client_email.lower() in world.work_items.identities
+            else sent[planning]
+        ),
         "triage card": cards,
         "moved to In Planning": min(len(in_planning), 1) if items else 0,
     }

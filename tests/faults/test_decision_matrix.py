@@ -88,9 +88,11 @@ def test_the_matrix_aims_at_every_decision_step_and_every_port_operation(decisio
     for step in TriageStep:
         assert f"record_step.{step.value}" in aimed, step
     assert {"claim.decision", "claim.decision.plan", "claim.decision.email_client"} <= aimed
-    assert {"create", "find_by_tag", "add_link", "update", "add_comment", "set_state"} <= aimed
+    assert {"create", "find_created", "add_link", "update", "add_comment", "set_state"} <= aimed
     assert {"find_identity", "current_iteration", "update_card", "queue_send"} <= aimed
     assert {"send.decision.email_client", "find_sent.decision.email_client"} <= aimed
+    # The votes' trail: each vote change kept on the record, aimed at like any step.
+    assert any(name.startswith("record_step.vote.") for name in aimed)
     assert {"set_status", "acquire_lease", "release_lease"} <= aimed
     kinds = {s.kind for _, s in generated}
     assert kinds == {"5xx", "429", "timeout", "rejected", "crash-before", "crash-after"}
@@ -199,3 +201,26 @@ def test_two_scrum_masters_racing_in_threads_under_faults_take_one_decision(
             told = [e for e in world.mailer.sent if e.key.endswith("decision.email_client")]
             assert len(pbis) == 1 and closed and len(told) == 1, fault
         assert card_shows_outcome(world, request_id)
+
+
+def test_a_vote_change_kept_then_lost_in_a_crash_is_written_once_with_the_decision(
+    decision_settings,
+):
+    """A vote's change is kept, then the click dies before the vote is stored; the person
+    clicks again: the decision's comment lists each change once, and no comment per vote."""
+    flow = FLOWS["decision-bug"]
+    generated = [s for f, s in scenarios([flow], decision_settings) if s.remote == "keyed"]
+    vote_steps = sorted(
+        {s.operation for s in generated if s.operation.startswith("record_step.vote.")}
+    )
+    assert vote_steps
+    for operation in vote_steps:
+        for kind in ("crash-after", "crash-before", "5xx", "timeout"):
+            outcome = run(
+                "decision-bug",
+                Scenario("decision-bug", "keyed", operation, kind, 1),
+                decision_settings,
+            )
+            assert outcome.counts["vote change in the decision comment"] == 3, (operation, kind)
+            assert outcome.counts["comment per vote"] == 0
+            assert outcome.losses == 0 and outcome.duplicates == 0, (operation, kind)

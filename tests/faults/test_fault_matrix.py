@@ -44,7 +44,7 @@ def test_the_matrix_aims_at_every_step_and_every_port_operation_of_the_flow(sett
     aimed = {s.operation for _, s in scenarios(FLOWS, settings)}
     for step in Step:
         assert f"record_step.{step.value}" in aimed
-    assert {"create", "find_by_tag", "set_state", "find_identity", "add_comment"} <= aimed
+    assert {"create", "find_created", "set_state", "find_identity", "add_comment"} <= aimed
     assert {"send.email_client", "send.email_coordinator", "send.tell_client_planning"} <= aimed
     assert {"post_card", "queue_send", "add_request", "claim.post_triage_card"} <= aimed
     kinds = {s.kind for _, s in scenarios(FLOWS, settings)}
@@ -61,7 +61,8 @@ def test_a_crash_after_the_teams_post_is_the_window_left_and_costs_one_extra_car
         "work item": 1,
         "client confirmation email": 1,
         "coordinator email": 1,
-        "@client comment or its email": 1,
+        "@client comment": 1,
+        "client told we will triage": 1,
         "moved to In Planning": 1,
     }
 

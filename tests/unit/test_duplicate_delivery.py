@@ -36,11 +36,11 @@ class GatedBoard:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.board, name)
 
-    def create(self, draft: Any, *, tag: str) -> Any:
+    def create(self, draft: Any, *, key: str) -> Any:
         self.creates += 1
         self.inside.set()
         assert self.gate.wait(10), "the gate was never opened"
-        return self.board.create(draft, tag=tag)
+        return self.board.create(draft, key=key)
 
 
 def local_services(settings, **ports):

@@ -192,7 +192,7 @@ def test_a_vote_is_answered_before_the_card_is_updated_for_everyone(tmp_path):
     (thread,) = world.channel.threads.values()
     assert thread["updates"] == 0  # nobody else's card has changed yet
     kinds = [m["kind"] for m in world.queue.messages]
-    assert kinds == ["copy_vote", "publish_card"]
+    assert kinds == ["publish_card"]  # no comment per vote (issue 12): kept for the decision
 
     run = steps_trigger.build().get_user_function()
     for message in world.queue.messages:

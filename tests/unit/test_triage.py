@@ -32,21 +32,22 @@ def run_queue(world) -> None:
             triage.publish_card(message["request_id"], world.services)
 
 
-def test_a_vote_updates_the_card_for_everyone_and_is_copied_to_the_discussion(world, request_id):
+def test_a_vote_updates_the_card_for_everyone_and_notifies_no_one_in_devops(world, request_id):
     card = triage.record_vote(request_id, ALEX, VoteChoice.PROCEED, world.services)
     assert "Votes: Not our problem 0 · Bug / Feature request 0 · Proceed 1" in texts(card)
     everyone = channel_card(world)
     assert "Votes: Not our problem 0 · Bug / Feature request 0 · Proceed 1" in texts(everyone)
     voters = next(item for item in everyone["body"] if item.get("id") == "voters")
     assert voters["facts"] == [{"title": "Alex Support", "value": "Proceed"}]
+    before = len(world.work_items.comments[1])
     run_queue(world)
-    comments = [c.html for c in world.work_items.comments[1]]
-    assert "<p>Alex Support voted Proceed</p>" in comments
+    # No comment per click (each would notify every follower): the decision carries them.
+    assert len(world.work_items.comments[1]) == before
     assert_valid_card(card)
     assert_valid_card(everyone)
 
 
-def test_second_vote_by_same_person_replaces_the_first(world, request_id):
+def test_the_decision_comment_carries_every_vote_and_each_change_of_mind(world, request_id):
     triage.record_vote(request_id, ALEX, VoteChoice.NOT_OUR_PROBLEM, world.services)
     triage.record_vote(request_id, ALEX, VoteChoice.PROCEED, world.services)
     triage.record_vote(request_id, ALEX, VoteChoice.PROCEED, world.services)  # same again
@@ -55,20 +56,29 @@ def test_second_vote_by_same_person_replaces_the_first(world, request_id):
     assert "Votes: Not our problem 0 · Bug / Feature request 0 · Proceed 1" in texts(
         channel_card(world)
     )
-    votes = [c.html for c in world.work_items.comments[1] if "voted" in c.html]
-    assert votes == [
-        "<p>Alex Support voted Not our problem</p>",
-        "<p>Alex Support voted Proceed (instead of Not our problem)</p>",
-    ]
+    assert not [c for c in world.work_items.comments[1] if "voted" in c.html]
+    triage.decide(
+        request_id, MORGAN, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": "DNS"}, world.services
+    )
+    run_queue(world)
+    (decided,) = [c.html for c in world.work_items.comments[1] if "Root cause" in c.html]
+    assert "Votes when decided: Not our problem: none; Bug / Feature request: none; " in decided
+    assert "Proceed: Alex Support." in decided
+    lines = decided.split("<li>")[1:]
+    assert len(lines) == 2  # the repeated click changed nothing, so it is not a change
+    assert lines[0].endswith("Alex Support voted Not our problem</li>")
+    assert "Alex Support voted Proceed (instead of Not our problem)</li>" in lines[1]
 
 
 def test_a_voter_name_is_escaped_on_the_card_and_in_the_comment(world, request_id):
     mallory = Clicker("29:m", "<b>**Mallory**</b>", "")
     triage.record_vote(request_id, mallory, VoteChoice.PROCEED, world.services)
+    triage.decide(request_id, MORGAN, DecisionKind.CREATE_PBI, {}, world.services)
     run_queue(world)
     voters = next(i for i in channel_card(world)["body"] if i.get("id") == "voters")
     assert voters["facts"][0]["title"] == "\\<b\\>\\*\\*Mallory\\*\\*\\</b\\>"
     assert any("&lt;b&gt;**Mallory**&lt;/b&gt;" in c.html for c in world.work_items.comments[1])
+    assert not any("<b>**Mallory" in c.html for c in world.work_items.comments[1])
 
 
 def test_only_scrum_masters_see_and_use_the_decision_actions(world, request_id):
@@ -105,7 +115,8 @@ def test_create_pbi_makes_a_linked_pbi_with_tasks_and_tells_the_coordinator(worl
     )
     mention = [c for c in world.work_items.comments[1] if c.mention is not None][-1]
     assert mention.mention.email == "casey@contoso.example"
-    assert mention.html.startswith("This dev support issue will proceed")
+    assert mention.html.startswith(f"<p>This dev support issue will proceed: PBI #{pbi_id}")
+    assert f"Task #{tasks[0]}: Fix" in mention.html and f"Task #{tasks[1]}: Test" in mention.html
     master = triage.view(request_id, MORGAN, world.services)
     assert verbs(master) == ["sprint_urgent", "handle_in_sprint"]
     assert any(f"PBI #{pbi_id} created and linked, with 2 tasks." in t for t in texts(master))

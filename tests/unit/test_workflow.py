@@ -115,14 +115,30 @@ def test_a_permanent_failure_marks_the_request_failed_and_keeps_it(world):
     assert workflow.run_steps(receipt.request_id, world.services).status == RequestStatus.DONE
 
 
-def test_a_client_without_devops_identity_gets_the_planning_words_by_email(world):
-    receipt = submit(world, sample_submission(client_email="pat@northwind.example"))
+def test_a_client_without_devops_identity_is_emailed_and_named_in_the_comment(world):
+    receipt = submit(
+        world,
+        sample_submission(client_email="pat@northwind.example", client_name="Pat <O'Neil>"),
+    )
     record = workflow.run_steps(receipt.request_id, world.services)
     assert record.result(Step.TELL_CLIENT_PLANNING)["via"] == "email"
-    assert world.work_items.comments == {}
     to_client = [e for e in world.mailer.sent if e.to == ("pat@northwind.example",)]
-    assert len(to_client) == 2
+    assert len(to_client) == 2  # the confirmation, and the planning words once
     assert "triage" in to_client[1].text.lower()
+    # The work item says so: the client named as (escaped) text, no mention, "told by email".
+    (comment,) = world.work_items.comments[record.work_item_id]
+    assert comment.mention is None
+    assert "Pat &lt;O&#39;Neil&gt; (pat@northwind.example)" in comment.html
+    assert "told by email" in comment.html
+
+
+def test_a_client_devops_knows_is_mentioned_and_not_emailed_the_planning_words(world):
+    receipt = submit(world)
+    record = workflow.run_steps(receipt.request_id, world.services)
+    assert record.result(Step.TELL_CLIENT_PLANNING)["via"] == "comment"
+    (comment,) = world.work_items.comments[record.work_item_id]
+    assert comment.mention is not None
+    assert [e.subject for e in world.mailer.sent if "triaged" in e.subject] == []
 
 
 def test_the_confirmation_goes_before_the_planning_message(world):
