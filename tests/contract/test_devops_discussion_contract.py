@@ -39,7 +39,7 @@ def assert_comment_shape(comment: dict) -> None:
 
 def test_the_discussion_is_read_page_by_page_and_tells_intake_from_people(requests_mock, double):
     work_items = DevOpsWorkItems(double.settings())
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     work_items.add_comment(ref.id, Comment(key="k1", html="#client Which browser?"))
     for index in range(200):  # a full first page of people's comments
         double.person_comment(
@@ -82,7 +82,7 @@ def test_the_discussion_is_read_page_by_page_and_tells_intake_from_people(reques
 def test_intake_identity_from_the_settings_is_intake_even_without_our_key(double):
     double.keeps_data_attributes = False  # DevOps dropped our key attribute
     work_items = DevOpsWorkItems(double.settings(devops_identity="INTAKE-SVC@contoso.example"))
-    ref = work_items.create(draft(), tag="intake-r1")
+    ref = work_items.create(draft(), key="r1")
     work_items.add_comment(ref.id, Comment(key="k1", html="#client Which browser?"))
     (ours,) = work_items.discussion(ref.id)
     assert ours.by_intake

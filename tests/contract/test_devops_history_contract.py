@@ -71,11 +71,11 @@ def response_schema(operation_id: str) -> dict[str, Any]:
     raise AssertionError(f"no {operation_id} in {WIT_SPEC}")
 
 
-def new_item(work_items: DevOpsWorkItems, tag: str = "intake-0123456789abcdef") -> int:
+def new_item(work_items: DevOpsWorkItems, key: str = "0123456789abcdef") -> int:
     draft = WorkItemDraft(
         type="Issue", title="Invoices time out", description_html="<p>x</p>", tags=("intake",)
     )
-    return work_items.create(draft, tag=tag).id
+    return work_items.create(draft, key=key).id
 
 
 # --- updates --------------------------------------------------------------------------------
@@ -155,12 +155,12 @@ def wiql_requests(mocker: requests_mock_module.Mocker, since: int = 0) -> list[A
 def test_changed_since_lists_the_intake_items_changed_after_the_watermark(
     requests_mock, double, work_items
 ):
-    first = new_item(work_items, tag="intake-1111111111111111")
-    second = new_item(work_items, tag="intake-2222222222222222")
+    first = new_item(work_items, key="1111111111111111")
+    second = new_item(work_items, key="2222222222222222")
     watermark = double.now  # when the second was created
-    third = new_item(work_items, tag="intake-3333333333333333")
+    third = new_item(work_items, key="3333333333333333")
     double.change(first, {"System.Title": "Invoices still time out"})  # the latest change
-    other = new_item(work_items, tag="intake-4444444444444444")
+    other = new_item(work_items, key="4444444444444444")
     double.work_items[other]["fields"]["System.Tags"] = "someone-else"  # not Intake's
     double.change(other, {"System.State": "Active"})
     since = len(requests_mock.request_history)

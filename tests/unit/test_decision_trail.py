@@ -11,6 +11,7 @@ import pytest
 from intake import triage, workflow
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.sqlite_db import Database
+from intake.messages import Kind
 from intake.models import DecisionKind, WorkItemDraft
 from tests.conftest import SAMPLE
 from tests.fakes import FakeWorld
@@ -126,7 +127,7 @@ def test_a_vote_message_queued_by_an_earlier_version_joins_the_trail_without_a_c
     before = len(world.work_items.comments[1])
     world.queue.messages.append(
         {
-            "kind": triage.COPY_VOTE,
+            "kind": Kind.COPY_VOTE.value,
             "request_id": request_id,
             "key": f"intake-{request_id}-vote-0a1b2c3d4e5f-2026-12-05T09:14:00+00:00",
             "text": "Alex Support voted Proceed",

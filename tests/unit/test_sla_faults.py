@@ -48,7 +48,7 @@ def world_with_a_request(tmp_path, *, keyed: bool = True):
     )
     world = FakeWorld(settings, clock=clock)
     world.channel.keyed = keyed
-    ref = world.work_items.create(WorkItemDraft("Issue", "Down", ""), tag="intake-00000000000000aa")
+    ref = world.work_items.create(WorkItemDraft("Issue", "Down", ""), key="00000000000000aa")
     thread = world.channel.post_card({}, key="card")
     request = Request(
         id="00000000000000aa",
