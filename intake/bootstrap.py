@@ -16,6 +16,7 @@ from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_clock import SqliteClock
 from intake.adapters.local_directory import LocalDirectory
 from intake.adapters.local_follow_ups import SqliteFollowUps
+from intake.adapters.local_inbox import SqliteInbox
 from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
@@ -73,6 +74,7 @@ def build(settings: Settings, **overrides: Any) -> Services:
         status_keys=overrides.get("status_keys") or status_keys(settings),
         clock=port("clock", _clock),
         follow_ups=port("follow_ups", _follow_ups),
+        mailbox=port("mailbox", _mailbox),
     )
 
 
@@ -115,6 +117,14 @@ def _follow_ups(settings: Settings, local_db: LocalDb) -> Any:
     if settings.uses_azure_storage:
         return None  # no Table Storage adapter yet: follow-ups are off in Azure (issue 13)
     return SqliteFollowUps(local_db())
+
+
+def _mailbox(settings: Settings, local_db: LocalDb) -> Any:
+    if settings.uses_graph:
+        from intake.adapters.graph_inbox import GraphInbox
+
+        return GraphInbox(settings)
+    return SqliteInbox(local_db())
 
 
 def _store(settings: Settings, local_db: LocalDb) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from intake import inbound
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
 from intake.ports import FollowUps, Services
@@ -77,6 +78,7 @@ def run_follow_up(services: Services) -> FollowUpRun:
             len(run.refreshed),
             len(run.due),
         )
+    inbound.read_replies(services)  # clients' replies by email (intake/inbound.py)
     return run
 
 

@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import nh3
-
 from intake.text_rules import clean_text
 
 MAX_REPLY_CHARS = 8_000
@@ -203,6 +201,8 @@ def html_to_text(markup: str) -> str:
     marked = re.sub(r"(?i)</(p|div|tr|li|h[1-6])\s*>", "\n", marked)
     marked = re.sub(r"(?i)<hr\b[^>]*>", "\n____________\n", marked)
     marked = marked.replace("<q-start>", QUOTE_START).replace("<q-end>", QUOTE_END)
+    import nh3  # loaded when a reply is read, not on the intake path
+
     text = nh3.clean(marked, tags=set(), attributes={}, strip_comments=True)
     text = html.unescape(text)
     lines, depth = [], 0
@@ -263,5 +263,7 @@ def comment_html(client_name: str, text: str, attachment_names: tuple[str, ...] 
     if attachment_names:
         names = ", ".join(html.escape(name) for name in attachment_names)
         parts.append(f"<p>Attached: {names}</p>")
+    import nh3
+
     # nh3 as the second guard, as for descriptions: only these tags survive.
     return nh3.clean("".join(parts), tags={"p", "b", "i", "br"}, attributes={})

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from intake.config import Settings
+from intake.inbound_mail import InboundAttachment, InboundMessage
 from intake.models import (
     Comment,
     Email,
@@ -97,6 +98,12 @@ class WorkItems(Protocol):
     def changed_since(self, watermark: datetime) -> list[int]:
         """Ids of Intake's work items (tag ``intake``) changed after ``watermark``, to the
         second or better (never rounded to a day), oldest change first."""
+        ...
+
+    def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
+        """Upload ``attachment`` and link it to the work item (an ``AttachedFile`` relation);
+        returns the attachment's URL. Once per ``key``: when a relation of the work item
+        already carries ``key`` (a retry, a second timer run), nothing is uploaded again."""
         ...
 
 
@@ -216,6 +223,15 @@ class Store(Protocol):
         means an update was asked for meanwhile, and the turn's holder publishes again."""
         ...
 
+    def index_message(self, message_id: str, request_id: str) -> None:
+        """Remember that the email with internet message id ``message_id`` was sent to the
+        client of ``request_id`` (the reply index: a reply's ``In-Reply-To`` names it)."""
+        ...
+
+    def request_for_message(self, message_id: str) -> str | None:
+        """The request an email with this internet message id was sent for, if indexed."""
+        ...
+
 
 class FollowUps(Protocol):
     """What the follow-up timer keeps between runs (local: SQLite). All of it is derived from
@@ -266,6 +282,14 @@ class FollowUps(Protocol):
         """
         ...
 
+    def cursor(self, name: str) -> str | None:
+        """Where a reader of some remote feed stopped (``inbox``: the mailbox's delta link)."""
+        ...
+
+    def set_cursor(self, name: str, value: str) -> None:
+        """Record where the reader ``name`` stopped; the next run starts there."""
+        ...
+
 
 class Directory(Protocol):
     """Who belongs to which Entra group (real: Microsoft Graph; local: the configured people)."""
@@ -280,6 +304,23 @@ class Queue(Protocol):
 
     def send(self, message: dict[str, Any]) -> None:
         """Enqueue one JSON message for the steps trigger."""
+        ...
+
+
+class Mailbox(Protocol):
+    """The sender mailbox's Inbox, where clients' replies arrive (real: Graph delta query;
+    local: the SQLite inbox fed by ``POST /dev/api/inbox``)."""
+
+    def read_new(self, watermark: str | None) -> tuple[list[InboundMessage], str]:
+        """The messages that arrived since ``watermark`` (None: from the beginning of what
+        the mailbox keeps), oldest first, and the watermark to read from next time. Reading
+        from the same watermark twice gives the same messages again: the caller makes
+        handling them happen once."""
+        ...
+
+    def attachments(self, message: InboundMessage, *, max_bytes: int) -> list[InboundAttachment]:
+        """The files attached to ``message``; one larger than ``max_bytes`` comes with its
+        name, type and size and no content (it is not downloaded)."""
         ...
 
 
@@ -303,3 +344,5 @@ class Services:
     status_keys: StatusKeys = field(default_factory=StatusKeys.ephemeral)
     # What the follow-up timer keeps between runs; None: follow-ups are off (no store for them).
     follow_ups: FollowUps | None = None
+    # The sender mailbox's Inbox (clients' replies); None: replies are not read.
+    mailbox: Mailbox | None = None

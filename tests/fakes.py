@@ -24,6 +24,7 @@ from typing import Any
 
 from intake.config import Settings
 from intake.errors import ExternalRejected, RequestNotFound
+from intake.inbound_mail import InboundAttachment
 from intake.models import (
     Comment,
     Email,
@@ -110,6 +111,7 @@ class FakeWorkItems:
         self.lock = threading.Lock()
         self.history: dict[int, list[dict[str, Any]]] = {}  # work item -> DevOps updates
         self.changed_at: dict[int, datetime] = {}  # work item -> last change (the sweep)
+        self.attachments: dict[int, dict[str, InboundAttachment]] = {}  # item -> key -> file
 
     def _op(self, name: str, after: bool = False) -> None:
         self.faults.check(name, after=after)
@@ -210,6 +212,16 @@ class FakeWorkItems:
     def changed_since(self, watermark: datetime) -> list[int]:
         self._op("changed_since")
         return [i for i, at in sorted(self.changed_at.items()) if at > watermark]
+
+    def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
+        self._op("add_attachment")
+        self._item(work_item_id)
+        with self.lock:
+            linked = self.attachments.setdefault(work_item_id, {})
+            if key not in linked:
+                linked[key] = attachment
+        self._op("add_attachment", after=True)
+        return f"https://dev.azure.com/contoso/_apis/wit/attachments/{work_item_id}-{key}"
 
     def _item(self, work_item_id: int) -> dict[str, Any]:
         if work_item_id not in self.items:
@@ -393,6 +405,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         FakeCardsAndPeople.__init__(self)
         self.faults = faults
         self.records: dict[str, RequestRecord] = {}
+        self.message_index: dict[str, str] = {}
         self.status_nonces: dict[str, str] = {}
         self.leases: dict[str, str] = {}
         self.lease_until: dict[str, float] = {}
@@ -459,6 +472,14 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
     def list_requests(self, *, status: str | None = None, limit: int = 100) -> list[RequestRecord]:
         records = [r for r in self.records.values() if status is None or r.status == status]
         return records[:limit]
+
+    # The reply index (issue 14): message id -> request.
+    def index_message(self, message_id: str, request_id: str) -> None:
+        with self.lock:
+            self.message_index.setdefault(message_id, request_id)
+
+    def request_for_message(self, message_id: str) -> str | None:
+        return self.message_index.get(message_id)
 
 
 class FakeQueue:

@@ -147,6 +147,7 @@ class LocalViews:
             "fields": item.fields,
             "comments": self.board.comments(work_item_id),
             "links": self.board.links(work_item_id),
+            "attachments": self.board.attachments(work_item_id),
         }
 
     def work_items(self) -> list[dict[str, Any]]:
