@@ -300,6 +300,9 @@ def mount(mocker: Any, double: Double, base_url: str) -> None:
         context.headers.update(headers)
         if body is None:
             return b""
+        if isinstance(body, bytes):  # a raw stream (an attachment's $value)
+            context.headers.setdefault("Content-Type", "application/octet-stream")
+            return body
         context.headers["Content-Type"] = "application/json"
         return json.dumps(body).encode()
 
