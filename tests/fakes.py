@@ -246,7 +246,7 @@ class FakeMailer:
                 return already
             self.sent.append(email)
             self.visible_at.setdefault(email.key, self.clock() + self.sent_items_lag)
-            message_id = f"m{len(self.sent)}"
+            message_id = f"<m{len(self.sent)}@fake.example>"
         self.faults.check("send", after=True, detail=step_of(email.key))
         return message_id
 
@@ -260,7 +260,7 @@ class FakeMailer:
             return None  # sent, but Sent Items does not show it yet
         for index, known in enumerate(self.sent):
             if known.key == key:
-                return f"m{index + 1}"
+                return f"<m{index + 1}@fake.example>"
         return None
 
 
