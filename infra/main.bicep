@@ -115,6 +115,10 @@ param statusTtlDays int = 180
 @description('Work item state -> what the client reads (JSON object), added to the defaults.')
 param clientStateLabels string = '{}'
 param reopenDays int = 10
+@description('Largest file of a client\'s email reply attached to the work item (bytes).')
+param replyAttachmentMaxBytes int = 10485760
+@description('Whether the follow_up timer reads clients\' replies from the sender mailbox.')
+param readInbox bool = true
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -272,6 +276,9 @@ var intakeSettings = {
   INTAKE_STATUS_TTL_DAYS: string(statusTtlDays)
   INTAKE_CLIENT_STATE_LABELS: clientStateLabels
   INTAKE_REOPEN_DAYS: string(reopenDays)
+  // replies by email
+  INTAKE_REPLY_ATTACHMENT_MAX_BYTES: string(replyAttachmentMaxBytes)
+  INTAKE_READ_INBOX: string(readInbox)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -39,8 +39,10 @@ from intake.client_status import reply_result
 from intake.emails import request_tag
 from intake.errors import ExternalError, ExternalRejected, RequestNotFound
 from intake.inbound_mail import (
+    MAX_REPLY_CHARS,
     InboundMessage,
     comment_html,
+    html_to_text,
     is_automatic_reply,
     match,
     referenced_ids,
@@ -123,6 +125,8 @@ def handle_message(
     if record is None:
         if automatic:
             return "ignored"  # RFC 3834: never answer, never forward an automatic reply
+        if same_address(message.sender, str(services.settings.coordinator_email)):
+            return "ignored"  # the coordinator answering a forward: no forward of a forward
         forward_to_coordinator(message, services)
         return "forwarded"
     if automatic:
@@ -350,11 +354,14 @@ def forward_to_coordinator(message: InboundMessage, services: Services) -> str:
     """An email nobody's request claims goes to the coordinator, once (its key is derived
     from the message id, so Sent Items finds a forward that already went)."""
     digest = hashlib.sha256(message.internet_message_id.encode()).hexdigest()[:32]
-    text = reply_text(message)
+    # The whole message (history included: the coordinator needs the context), capped.
+    whole = message.text if message.text.strip() else html_to_text(message.html)
+    text = clean_text(whole)[:MAX_REPLY_CHARS]
     body = html.escape(text).replace("\n", "<br>")
     email = Email(
         key=f"inbound-{digest}-forward",
         to=(str(services.settings.coordinator_email),),
+        reply_to=(message.sender,),  # answering it answers the person who wrote
         subject=" ".join(clean_text(f"Unmatched reply: {message.subject}", one_line=True).split())[
             :200
         ],

@@ -336,3 +336,16 @@ def test_of_clicks_asking_for_card_updates_at_once_each_gets_its_own_version_and
 
     assert sorted(version for version, _ in results) == [1, 2, 3, 4, 5, 6]
     assert [mine for _, mine in results].count(True) == 1
+
+
+def test_the_reply_index_finds_the_request_an_email_went_for_and_keeps_the_first(store):
+    first, _ = store.add_request(new_record("r-index-1"))
+    second, _ = store.add_request(new_record("r-index-2"))
+    message_id = "<intake.0123abcd/+=@contoso.example>"  # '/' is no key character in Tables
+
+    assert store.request_for_message(message_id) is None
+    store.index_message(message_id, first.request.id)
+    store.index_message(message_id, first.request.id)  # a retry
+    store.index_message(message_id, second.request.id)  # never moves to another request
+    assert store.request_for_message(message_id) == first.request.id
+    assert store.request_for_message("<other@contoso.example>") is None

@@ -190,3 +190,17 @@ def test_nothing_is_read_without_a_mailbox_or_when_switched_off(world, request_i
     mailbox.arrive(reply())
     services.settings = services.settings.model_copy(update={"read_inbox": False})
     assert inbound.read_replies(services).read == 0
+
+
+def test_the_forward_carries_the_whole_message_and_answers_go_to_its_writer(world, setup):
+    services, mailbox, _, _, _ = setup
+    sent_before = len(world.mailer.sent)
+    mailbox.arrive(reply(sender="someone@else.example", subject="Question"))
+    mailbox.arrive(reply(2, sender="CASEY@contoso.example", subject="RE: Unmatched reply"))
+
+    run = inbound.read_replies(services)
+
+    (forward,) = world.mailer.sent[sent_before:]
+    assert forward.reply_to == ("someone@else.example",)
+    assert "> old" in forward.text  # the history too: the coordinator needs the context
+    assert run.ignored == ["<reply-2@fabrikam.example>"]  # the coordinator's own answer
