@@ -18,7 +18,7 @@ What each message becomes:
   request's triage thread, and the reply recorded on the request (the status page shows it).
   A reply to a Closed request reopens it to the planning state within
   ``INTAKE_REOPEN_DAYS`` of its closing; later, it becomes a new request (whose confirmation
-  email tells the client its number), noted on the old work item.
+  email tells the client its number) linked to the old work item, whose comment names it.
 - an automatic reply (RFC 3834, out-of-office) to a request: recorded on the page only.
 - anything else: forwarded to the coordinator; nothing is written anywhere.
 """
@@ -36,7 +36,6 @@ from typing import Any
 
 from intake.attempts import record_attempt
 from intake.client_status import reply_result
-from intake.emails import request_tag
 from intake.errors import ExternalError, ExternalRejected, RequestNotFound
 from intake.inbound_mail import (
     MAX_REPLY_CHARS,
@@ -59,6 +58,7 @@ log = logging.getLogger(__name__)
 INBOX_CURSOR = "inbox"
 REQUEST_TAG = re.compile(r"^intake-([0-9a-f]{16})$")  # ``Request.tag`` of every work item
 NEW_REQUEST_FORM = "email-reply"  # the form id of a request made from a late reply
+RELATED = "System.LinkTypes.Related"
 
 
 @dataclass
@@ -208,10 +208,11 @@ def write_reply(
     names = _attach_files(work_item_id, message, services, mailbox)
     html_text = comment_html(request.client_name, text, names)
     if action == "new_request":
-        new_id = open_follow_up_request(record, message, text, services)
+        new_id, new_number = open_follow_up_request(record, message, text, services)
+        named = f"#{new_number}" if new_number is not None else html.escape(new_id)
         html_text += (
             f"<p><i>This request was closed more than {services.settings.reopen_days} days "
-            f"ago: the reply became a new request ({html.escape(new_id)}).</i></p>"
+            f"ago: the reply became a new request, {named}.</i></p>"
         )
     services.work_items.add_comment(
         work_item_id, Comment(key=key, html=html_text, first_attempt=first)
@@ -280,7 +281,7 @@ def _note_in_thread(
     number = record.created_work_item_id()
     extra = {
         "reopen": f" It was closed: it is back in {services.settings.state_planning}.",
-        "new_request": " It was closed long ago: the reply became a new request.",
+        "new_request": " It was closed long ago: the reply became a new request, linked.",
     }.get(action, "")
     text = f"The client replied by email; the reply is a comment on #{number}.{extra}"
     key = f"{message.effect_key}:note"
@@ -321,11 +322,13 @@ def _record_reply(
 
 def open_follow_up_request(
     record: RequestRecord, message: InboundMessage, text: str, services: Services
-) -> str:
+) -> tuple[str, int | None]:
     """A late reply to a closed request becomes a new request of its own, once (its
-    idempotency key is the reply's message id); its confirmation email gives the client the
-    new number. Returns the new request's id."""
-    from intake.workflow import enqueue_steps
+    idempotency key is the reply's message id). Its steps run now, so its confirmation email
+    gives the client the new number, and its work item is linked to the old one (Related).
+    Returns the new request's id and work item number (None if its steps did not get that
+    far: they are resumed like any request's, and the link is then left out)."""
+    from intake.workflow import run_steps
 
     old = record.request
     number = record.created_work_item_id()
@@ -333,7 +336,7 @@ def open_follow_up_request(
         id=hashlib.sha256(message.internet_message_id.encode()).hexdigest()[:16],
         form_id=NEW_REQUEST_FORM,
         response_id=message.internet_message_id,
-        title=f"{old.title} (follows {request_tag(number)})"[:255],
+        title=f"{old.title} (follows #{number})"[:255],
         description=f"The client replied by email to closed request #{number}:\n\n{text}",
         request_type=old.request_type,
         environment=old.environment,
@@ -344,10 +347,12 @@ def open_follow_up_request(
         organisation=old.organisation,
         received_at=services.clock(),
     )
-    stored, created = services.store.add_request(RequestRecord(request=follow_up))
-    if created:
-        enqueue_steps(stored.request.id, services)
-    return stored.request.id
+    stored, _ = services.store.add_request(RequestRecord(request=follow_up))
+    done = run_steps(stored.request.id, services)
+    new_number = done.work_item_id
+    if new_number is not None:
+        services.work_items.add_link(new_number, number, RELATED)
+    return stored.request.id, new_number
 
 
 def forward_to_coordinator(message: InboundMessage, services: Services) -> str:

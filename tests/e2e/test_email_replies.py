@@ -179,3 +179,34 @@ def test_bad_inbox_input_is_a_problem(local_host):
     answer = local_host.http.post(url, data=b"{", timeout=10)
     assert answer.status_code == 400
     problem_shape(answer.status_code, answer.headers, answer.content)
+
+
+def test_a_reply_long_after_closing_becomes_a_new_linked_request_and_the_client_learns_its_number(
+    local_host,
+):
+    def set_clock(now: str) -> None:
+        answer = local_host.http.post(
+            f"{local_host.base_url}/dev/api/clock", json={"now": now}, timeout=120
+        )
+        assert answer.status_code == 200, answer.text
+
+    set_clock("2026-12-07T09:00:00Z")
+    request_id, _ = submitted(local_host)
+    thread = local_host.thread_of(request_id)
+    local_host.click(thread, "Morgan", "close_not_our_problem", {"rootCause": "Proxy"})
+    local_host.wait_until_idle()
+    set_clock("2026-12-18T09:01:00Z")  # 11 days later: past INTAKE_REOPEN_DAYS (10)
+
+    deliver(
+        local_host,
+        **{"from": CLIENT, "subject": "RE: Your request is closed [#1]", "text": "Back again."},
+    )
+    run_follow_up(local_host)
+
+    assert local_host.work_item(1)["state"] == "Closed"
+    assert "became a new request, #2" in local_host.work_item(1)["comments"][-1]["html"]
+    new = local_host.work_item(2)
+    assert new["title"] == "Blank page (follows #1)"
+    assert {"source_id": 2, "target_id": 1, "relation": "System.LinkTypes.Related"} in new["links"]
+    told = [m["subject"] for m in local_host.outbox() if m["to"] == [CLIENT]]
+    assert "We received your request #2: Blank page (follows #1) [#2]" in told

@@ -164,10 +164,14 @@ def test_a_later_reply_becomes_a_new_request_of_the_same_client(world, setup):
     new = [r for r in world.store.records.values() if r.request.form_id == "email-reply"]
     assert len(new) == 1
     assert new[0].request.client_email == CLIENT
+    assert new[0].request.title.endswith("(follows #1)")
     assert "Still failing." in new[0].request.description
-    assert world.queue.messages == [{"kind": "run_steps", "request_id": new[0].request.id}]
+    assert new[0].status == "done" and new[0].work_item_id == 2
+    assert world.work_items.links == [(2, 1, "System.LinkTypes.Related")]
+    told = [e for e in world.mailer.sent if e.to == (CLIENT,) and e.work_item_id == 2]
+    assert told[0].subject.startswith("We received your request #2")
     (comment,) = reply_comments(world)
-    assert new[0].request.id in comment.html
+    assert "became a new request, #2" in comment.html
 
 
 def test_attachments_within_the_limit_are_attached_and_the_others_named(world, setup):
