@@ -36,7 +36,7 @@ from typing import Any
 
 from intake.attempts import record_attempt
 from intake.client_status import reply_result
-from intake.errors import ExternalError, ExternalRejected, RequestNotFound
+from intake.errors import ExternalError, ExternalRejected, IntakeError, RequestNotFound
 from intake.inbound_mail import (
     MAX_REPLY_CHARS,
     InboundMessage,
@@ -59,6 +59,7 @@ INBOX_CURSOR = "inbox"
 REQUEST_TAG = re.compile(r"^intake-([0-9a-f]{16})$")  # ``Request.tag`` of every work item
 NEW_REQUEST_FORM = "email-reply"  # the form id of a request made from a late reply
 RELATED = "System.LinkTypes.Related"
+MESSAGE_TRIES = 3  # runs that may refuse a message before it goes to the coordinator
 
 
 @dataclass
@@ -87,10 +88,15 @@ def read_replies(services: Services) -> InboxRun:
         messages, watermark = mailbox.read_new(follow_ups.cursor(INBOX_CURSOR))
         run.read = len(messages)
         for message in messages:
-            outcome = handle_message(message, services, mailbox, follow_ups)
+            try:
+                outcome = handle_message(message, services, mailbox, follow_ups)
+            except IntakeError as exc:
+                if isinstance(exc, ExternalError) and exc.transient:
+                    raise
+                outcome = after_permanent_failure(message, exc, services, follow_ups)
             getattr(run, outcome).append(message.internet_message_id)
         follow_ups.set_cursor(INBOX_CURSOR, watermark)
-    except ExternalError as exc:
+    except IntakeError as exc:
         # The watermark stays: the next run reads the same messages again, and what this run
         # did is found by its keys. The rest of the follow-up run goes on meanwhile.
         run.error = exc.title
@@ -108,6 +114,27 @@ def read_replies(services: Services) -> InboxRun:
             len(run.ignored),
         )
     return run
+
+
+def after_permanent_failure(
+    message: InboundMessage, exc: IntakeError, services: Services, follow_ups: FollowUps
+) -> str:
+    """A message whose handling was refused (a 4xx, a request without a work item): tried
+    again by the next runs (a refusal can be passing: a work item locked for a moment) up
+    to ``MESSAGE_TRIES`` times in all, then forwarded to the coordinator with the reason, so
+    no reply is ever lost and one bad message does not hold up the Inbox for ever."""
+    token = uuid.uuid4().hex
+    for number in range(1, MESSAGE_TRIES + 1):
+        stored = follow_ups.claim_effect(f"{message.effect_key}:refused:{number}", {"by": token})
+        if stored["by"] == token:
+            break
+    else:
+        number = MESSAGE_TRIES
+    if number < MESSAGE_TRIES:
+        raise exc
+    log.error("inbox: %s refused %d times (%s); forwarded", message.effect_key, number, exc.title)
+    forward_to_coordinator(message, services, reason=exc.title)
+    return "forwarded"
 
 
 def handle_message(
@@ -355,31 +382,37 @@ def open_follow_up_request(
     return stored.request.id, new_number
 
 
-def forward_to_coordinator(message: InboundMessage, services: Services) -> str:
-    """An email nobody's request claims goes to the coordinator, once (its key is derived
-    from the message id, so Sent Items finds a forward that already went)."""
+def forward_to_coordinator(message: InboundMessage, services: Services, *, reason: str = "") -> str:
+    """An email nobody's request claims (or one that could not be filed: ``reason``) goes to
+    the coordinator, once (its key is derived from the message id, so Sent Items finds a
+    forward that already went)."""
     digest = hashlib.sha256(message.internet_message_id.encode()).hexdigest()[:32]
     # The whole message (history included: the coordinator needs the context), capped.
     whole = message.text if message.text.strip() else html_to_text(message.html)
     text = clean_text(whole)[:MAX_REPLY_CHARS]
-    body = html.escape(text).replace("\n", "<br>")
+    if reason:
+        label = "Unfiled reply"
+        why = (
+            f"This email reached the Intake mailbox and could not be filed ({reason}); part "
+            "of it may already be on the request."
+        )
+    else:
+        label = "Unmatched reply"
+        why = (
+            "This email reached the Intake mailbox and matches no request (or its sender is "
+            "not the request's client). Nothing was written anywhere."
+        )
+    subject = " ".join(clean_text(f"{label}: {message.subject}", one_line=True).split())
     email = Email(
         key=f"inbound-{digest}-forward",
         to=(str(services.settings.coordinator_email),),
         reply_to=(message.sender,),  # answering it answers the person who wrote
-        subject=" ".join(clean_text(f"Unmatched reply: {message.subject}", one_line=True).split())[
-            :200
-        ],
+        subject=subject[:200],
         html=(
-            "<p>This email reached the Intake mailbox and matches no request "
-            "(or its sender is not the request's client). Nothing was written anywhere.</p>"
-            f"<p><b>From:</b> {html.escape(message.sender)}<br>"
-            f"<b>Subject:</b> {html.escape(message.subject)}</p><p>{body}</p>"
+            f"<p>{html.escape(why)}</p><p><b>From:</b> {html.escape(message.sender)}<br>"
+            f"<b>Subject:</b> {html.escape(message.subject)}</p>"
+            f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"
         ),
-        text=(
-            "This email reached the Intake mailbox and matches no request (or its sender is "
-            "not the request's client). Nothing was written anywhere.\n\n"
-            f"From: {message.sender}\nSubject: {message.subject}\n\n{text}"
-        ),
+        text=f"{why}\n\nFrom: {message.sender}\nSubject: {message.subject}\n\n{text}",
     )
     return services.mailer.send(email)

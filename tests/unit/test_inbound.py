@@ -9,6 +9,7 @@ import pytest
 
 from intake import inbound
 from intake.client_status import EntryKind, client_view
+from intake.errors import ExternalRejected
 from intake.inbound_mail import InboundAttachment, InboundMessage
 from intake.models import Step
 from tests.fakes import FakeWorld
@@ -208,3 +209,25 @@ def test_the_forward_carries_the_whole_message_and_answers_go_to_its_writer(worl
     assert forward.reply_to == ("someone@else.example",)
     assert "> old" in forward.text  # the history too: the coordinator needs the context
     assert run.ignored == ["<reply-2@fabrikam.example>"]  # the coordinator's own answer
+
+
+def test_a_message_refused_run_after_run_goes_to_the_coordinator_and_the_inbox_moves_on(
+    world, setup
+):
+    services, mailbox, follow_ups, _, confirmation = setup
+    world.faults.add(
+        "add_comment", ExternalRejected("locked", remote_status=400), times=inbound.MESSAGE_TRIES
+    )
+    mailbox.arrive(reply(in_reply_to=confirmation))
+    mailbox.arrive(reply(2, in_reply_to=confirmation, text="Second one."))
+    sent_before = len(world.mailer.sent)
+
+    runs = [inbound.read_replies(services) for _ in range(inbound.MESSAGE_TRIES)]
+
+    assert [bool(r.error) for r in runs] == [True] * (inbound.MESSAGE_TRIES - 1) + [False]
+    assert runs[-1].forwarded == ["<reply-1@fabrikam.example>"]
+    assert runs[-1].replies == ["<reply-2@fabrikam.example>"]
+    (forward,) = world.mailer.sent[sent_before:]
+    assert forward.subject.startswith("Unfiled reply: ") and "could not be filed" in forward.text
+    assert [c.key for c in reply_comments(world)] == ["reply:<reply-2@fabrikam.example>"]
+    assert follow_ups.cursors["inbox"] == "2"
