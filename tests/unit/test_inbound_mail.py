@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from intake.inbound_mail import (
     MAX_REPLY_CHARS,
     InboundMessage,
@@ -250,3 +253,16 @@ def test_the_comment_names_the_client_and_escapes_what_they_typed() -> None:
 
 def test_the_effect_key_is_the_internet_message_id() -> None:
     assert message().effect_key == "reply:<reply-1@example.com>"
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.text(max_size=3000), markup=st.text(max_size=3000))
+def test_any_body_gives_a_capped_text_and_a_comment_with_no_markup_of_the_sender(
+    body: str, markup: str
+) -> None:
+    found = reply_text(message(text=body))
+    assert len(found) <= MAX_REPLY_CHARS
+    from_html = reply_text(message(text="", html=f"<div>{markup}</div><script>intake_scripted_9417()</script>"))
+    assert "intake_scripted_9417" not in from_html
+    comment = comment_html("Dana", found + from_html)
+    assert "<script" not in comment and "<div" not in comment

@@ -23,6 +23,8 @@ PURE_MODULES = [
     "intake/request_steps.py",
     "intake/attempts.py",
     "intake/decision_steps.py",
+    "intake/inbound.py",
+    "intake/inbound_mail.py",
 ]
 
 
