@@ -262,7 +262,9 @@ def test_any_body_gives_a_capped_text_and_a_comment_with_no_markup_of_the_sender
 ) -> None:
     found = reply_text(message(text=body))
     assert len(found) <= MAX_REPLY_CHARS
-    from_html = reply_text(message(text="", html=f"<div>{markup}</div><script>intake_scripted_9417()</script>"))
+    from_html = reply_text(
+        message(text="", html=f"<div>{markup}</div><script>intake_scripted_9417()</script>")
+    )
     assert "intake_scripted_9417" not in from_html
     comment = comment_html("Dana", found + from_html)
     assert "<script" not in comment and "<div" not in comment
