@@ -156,6 +156,11 @@ param stateAfterProceed string = ''
 @description('State of the request\'s work item after Bug / Feature request (empty: unchanged).')
 param stateAfterBugOrFeature string = ''
 
+@description('Largest file of a client\'s email reply attached to the work item (bytes).')
+param replyAttachmentMaxBytes int = 10485760
+@description('Whether the follow_up timer reads clients\' replies from the sender mailbox.')
+param readInbox bool = true
+
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
 
@@ -339,6 +344,9 @@ var intakeSettings = {
   INTAKE_REQUEST_ID_FIELD: requestIdField
   INTAKE_STATE_AFTER_PROCEED: stateAfterProceed
   INTAKE_STATE_AFTER_BUG_OR_FEATURE: stateAfterBugOrFeature
+  // replies by email
+  INTAKE_REPLY_ATTACHMENT_MAX_BYTES: string(replyAttachmentMaxBytes)
+  INTAKE_READ_INBOX: string(readInbox)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -80,6 +80,19 @@ def record_attempt(record: RequestRecord, key: str, services: Services) -> Attem
 def send_once(
     record: RequestRecord, email: Email, services: Services, *, first_run: bool = False
 ) -> str:
+    """Send unless the email already went (it carries its key, so Sent Items can tell); an
+    email to the request's client goes into the reply index (``Store.index_message``), so a
+    reply naming its internet message id finds the request."""
+    message_id = _send_once(record, email, services, first_run=first_run)
+    client = record.request.client_email.lower()
+    if [address.lower() for address in email.to] == [client]:
+        services.store.index_message(message_id, record.request.id)
+    return message_id
+
+
+def _send_once(
+    record: RequestRecord, email: Email, services: Services, *, first_run: bool = False
+) -> str:
     """Send unless the email already went (it carries its key, so Sent Items can tell).
 
     When an earlier attempt may have sent it, wait until the sent copy had time to show in

@@ -21,6 +21,7 @@ from intake.adapters.local_channel import SqliteChannel
 from intake.adapters.local_clock import SqliteClock
 from intake.adapters.local_directory import LocalDirectory
 from intake.adapters.local_follow_ups import SqliteFollowUps
+from intake.adapters.local_inbox import SqliteInbox
 from intake.adapters.local_outbox import SqliteOutbox
 from intake.adapters.local_queue import SqliteQueue
 from intake.adapters.local_store import SqliteStore
@@ -33,6 +34,7 @@ from intake.ports import (
     Channel,
     Directory,
     FollowUps,
+    Mailbox,
     Mailer,
     PoisonQueue,
     Queue,
@@ -103,6 +105,7 @@ def build(settings: Settings, **overrides: Any) -> Services:
         follow_ups=follow_ups,
         # Both queue adapters list and requeue their poison messages themselves.
         poison=port("poison", lambda _settings, _db: poison),
+        mailbox=port("mailbox", _mailbox),
     )
 
 
@@ -188,6 +191,14 @@ def _follow_ups(settings: Settings, local_db: LocalDb) -> FollowUps | None:
 
         return TableFollowUps(settings)
     return SqliteFollowUps(local_db())
+
+
+def _mailbox(settings: Settings, local_db: LocalDb) -> Mailbox | None:
+    if settings.uses_graph:
+        from intake.adapters.graph_inbox import GraphInbox
+
+        return GraphInbox(settings)
+    return SqliteInbox(local_db())
 
 
 def _store(settings: Settings, local_db: LocalDb) -> Store:

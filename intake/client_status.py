@@ -176,10 +176,46 @@ def emails_sent(record: RequestRecord) -> list[TimelineEntry]:
     return entries
 
 
+def reply_result(
+    *, at: datetime, text: str, automatic: bool, subject: str, action: str = ""
+) -> dict[str, Any]:
+    """What handling a client's reply by email records on the request (step
+    ``reply:{internetMessageId}``): the page's timeline reads it."""
+    return {
+        "reply": {
+            "at": at.isoformat(),
+            "text": text,
+            "auto": automatic,
+            "subject": subject[:200],
+            "action": action,
+        }
+    }
+
+
+# How much of a reply the timeline repeats (the whole text is on the work item).
+REPLY_EXCERPT = 280
+
+
 def client_replies(record: RequestRecord) -> list[TimelineEntry]:
-    """Hook: the client's replies by email, automatic replies included (RFC 3834 ones are
-    shown here and nowhere else). Nothing records them yet: the inbound wave adds them."""
-    return []
+    """The client's replies by email, automatic replies included (RFC 3834 ones are shown
+    here and nowhere else)."""
+    entries = []
+    for name, result in record.steps.items():
+        reply = result.get("reply")
+        if not name.startswith("reply:") or not isinstance(reply, dict):
+            continue
+        at = datetime.fromisoformat(str(reply["at"]))
+        if reply.get("auto"):
+            text = "An automatic reply from your mailbox was received (not passed on)"
+        else:
+            excerpt = " ".join(str(reply.get("text", "")).split())
+            if len(excerpt) > REPLY_EXCERPT:
+                excerpt = excerpt[: REPLY_EXCERPT - 1].rstrip() + "…"
+            text = f"Your reply: {excerpt}" if excerpt else "Your reply (no text)"
+            if reply.get("action") == "reopen":
+                text += " (the request was reopened)"
+        entries.append(TimelineEntry(at, EntryKind.REPLY, text))
+    return entries
 
 
 def client_comments(record: RequestRecord) -> list[TimelineEntry]:

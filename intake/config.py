@@ -618,6 +618,18 @@ class Settings(BaseSettings):
         "it: recorded and created, client not emailed).",
     )
 
+    # --- replies by email: the sender mailbox's Inbox read by the follow_up timer (issue 14)
+    reply_attachment_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=0,
+        le=60 * 1024 * 1024,
+        description="Largest file of a client's reply attached to the work item (bytes); a "
+        "larger one is named in the comment and not copied.",
+    )
+    read_inbox: bool = Field(
+        True, description="Whether the follow_up timer reads clients' replies from the Inbox."
+    )
+
 
 @functools.lru_cache(maxsize=8)
 def _parsed_calendar(text: str) -> BusinessCalendar:

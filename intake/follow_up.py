@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from intake import sla_follow_up, triage
+from intake import inbound, sla_follow_up, triage
 from intake.client_updates import tell_clients
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
@@ -73,7 +73,7 @@ def run_follow_up(services: Services) -> FollowUpRun:
     follow_ups.set_watermark(now)
     run.due = [item.work_item_id for item in follow_ups.due(now)]
     # The clocks of what changed or fell due, their reminders, and the digest's slot.
-    run.said = sla_follow_up.follow_clocks(
+    run.said += sla_follow_up.follow_clocks(
         services, sorted({*run.refreshed, *run.due}), now, triage.publish_card
     )
     if run.swept or marks or run.due:
@@ -85,6 +85,7 @@ def run_follow_up(services: Services) -> FollowUpRun:
             len(run.due),
             len(run.said),
         )
+    inbound.read_replies(services)  # clients' replies by email (intake/inbound.py)
     return run
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from intake.config import Settings
+from intake.inbound_mail import InboundAttachment, InboundMessage
 from intake.messages import QueueMessage
 from intake.models import (
     Comment,
@@ -106,6 +107,11 @@ class WorkItems(Protocol):
     def discussion(self, work_item_id: int) -> list[DiscussionComment]:
         """Every comment of a work item's discussion that is not deleted, oldest first (the
         updates carry no comment text): what the ``#client`` comments are read from."""
+
+    def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
+        """Upload ``attachment`` and link it to the work item (an ``AttachedFile`` relation);
+        returns the attachment's URL. Once per ``key``: when a relation of the work item
+        already carries ``key`` (a retry, a second timer run), nothing is uploaded again."""
         ...
 
 
@@ -232,6 +238,14 @@ class Store(Protocol):
         ``limit`` requests are counted there already. True when it is counted, now or by an
         earlier call (a replay asks again and gets the same answer). Atomic: of callers at
         once, no more than ``limit`` are counted."""
+
+    def index_message(self, message_id: str, request_id: str) -> None:
+        """Remember that the email with internet message id ``message_id`` was sent to the
+        client of ``request_id`` (the reply index: a reply's ``In-Reply-To`` names it)."""
+        ...
+
+    def request_for_message(self, message_id: str) -> str | None:
+        """The request an email with this internet message id was sent for, if indexed."""
         ...
 
 
@@ -286,6 +300,13 @@ class FollowUps(Protocol):
 
     def effect(self, key: str) -> dict[str, Any] | None:
         """What is stored under effect ``key``, if anything (a read: claims nothing)."""
+
+    def cursor(self, name: str) -> str | None:
+        """Where a reader of some remote feed stopped (``inbox``: the mailbox's delta link)."""
+        ...
+
+    def set_cursor(self, name: str, value: str) -> None:
+        """Record where the reader ``name`` stopped; the next run starts there."""
         ...
 
 
@@ -342,6 +363,23 @@ class PoisonQueue(Protocol):
         ...
 
 
+class Mailbox(Protocol):
+    """The sender mailbox's Inbox, where clients' replies arrive (real: Graph delta query;
+    local: the SQLite inbox fed by ``POST /dev/api/inbox``)."""
+
+    def read_new(self, watermark: str | None) -> tuple[list[InboundMessage], str]:
+        """The messages that arrived since ``watermark`` (None: from the beginning of what
+        the mailbox keeps), oldest first, and the watermark to read from next time. Reading
+        from the same watermark twice gives the same messages again: the caller makes
+        handling them happen once."""
+        ...
+
+    def attachments(self, message: InboundMessage, *, max_bytes: int) -> list[InboundAttachment]:
+        """The files attached to ``message``; one larger than ``max_bytes`` comes with its
+        name, type and size and no content (it is not downloaded)."""
+        ...
+
+
 @dataclass
 class Services:
     """One adapter per port, chosen by ``bootstrap``; the workflow sees nothing else."""
@@ -365,3 +403,5 @@ class Services:
     # The queue's poison messages, for ``intake replay`` (the queue adapter itself); None: the
     # queue cannot list them (a replay then queues a fresh message).
     poison: PoisonQueue | None = None
+    # The sender mailbox's Inbox (clients' replies); None: replies are not read.
+    mailbox: Mailbox | None = None

@@ -14,6 +14,7 @@ class FakeFollowUps:
         self.mark: datetime | None = None
         self.items: dict[int, TrackedItem] = {}
         self.effects: dict[str, dict[str, Any]] = {}
+        self.cursors: dict[str, str] = {}
 
     def mark_changed(self, work_item_id: int, at: datetime) -> None:
         self.marks[work_item_id] = at
@@ -31,6 +32,12 @@ class FakeFollowUps:
 
     def set_watermark(self, at: datetime) -> None:
         self.mark = at
+
+    def cursor(self, name: str) -> str | None:
+        return self.cursors.get(name)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        self.cursors[name] = value
 
     def item(self, work_item_id: int) -> TrackedItem | None:
         return self.items.get(work_item_id)

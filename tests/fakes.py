@@ -26,6 +26,7 @@ from typing import Any
 from intake import messages
 from intake.config import Settings
 from intake.errors import ExternalRejected, RequestNotFound
+from intake.inbound_mail import InboundAttachment
 from intake.messages import QueueMessage
 from intake.models import (
     Comment,
@@ -116,6 +117,7 @@ class FakeWorkItems:
         self.changed_at: dict[int, datetime] = {}  # work item -> last change (the sweep)
         # Comments people wrote in DevOps (ids from 1001, apart from Intake's own).
         self.person_comments: dict[int, list[DiscussionComment]] = {}
+        self.attachments: dict[int, dict[str, InboundAttachment]] = {}  # item -> key -> file
 
     def _op(self, name: str, after: bool = False) -> None:
         self.faults.check(name, after=after)
@@ -232,6 +234,16 @@ class FakeWorkItems:
         self._op("discussion", after=True)
         return sorted(found, key=lambda comment: comment.id)
 
+    def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
+        self._op("add_attachment")
+        self._item(work_item_id)
+        with self.lock:
+            linked = self.attachments.setdefault(work_item_id, {})
+            if key not in linked:
+                linked[key] = attachment
+        self._op("add_attachment", after=True)
+        return f"https://dev.azure.com/contoso/_apis/wit/attachments/{work_item_id}-{key}"
+
     def _item(self, work_item_id: int) -> dict[str, Any]:
         if work_item_id not in self.items:
             raise ExternalRejected(f"work item {work_item_id} not found", remote_status=404)
@@ -255,7 +267,7 @@ class FakeMailer:
                 return already
             self.sent.append(email)
             self.visible_at.setdefault(email.key, self.clock() + self.sent_items_lag)
-            message_id = f"m{len(self.sent)}"
+            message_id = f"<m{len(self.sent)}@fake.example>"
         self.faults.check("send", after=True, detail=step_of(email.key))
         return message_id
 
@@ -269,7 +281,7 @@ class FakeMailer:
             return None  # sent, but Sent Items does not show it yet
         for index, known in enumerate(self.sent):
             if known.key == key:
-                return f"m{index + 1}"
+                return f"<m{index + 1}@fake.example>"
         return None
 
 
@@ -414,6 +426,7 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
         FakeCardsAndPeople.__init__(self)
         self.faults = faults
         self.records: dict[str, RequestRecord] = {}
+        self.message_index: dict[str, str] = {}
         self.status_nonces: dict[str, str] = {}
         self.leases: dict[str, str] = {}
         self.lease_until: dict[str, float] = {}
@@ -492,6 +505,14 @@ class FakeStore(FakeClaimsAndVotes, FakeCardsAndPeople):
                 return False
             counted.append(request_id)
             return True
+
+    # The reply index (issue 14): message id -> request.
+    def index_message(self, message_id: str, request_id: str) -> None:
+        with self.lock:
+            self.message_index.setdefault(message_id, request_id)
+
+    def request_for_message(self, message_id: str) -> str | None:
+        return self.message_index.get(message_id)
 
 
 class FakeQueue:

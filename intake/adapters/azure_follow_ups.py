@@ -153,6 +153,19 @@ class TableFollowUps:
         entity = {"PartitionKey": PARTITION, "RowKey": WATERMARK_ROW, "value": _instant(at)}
         self._run(lambda table: table.upsert_entity(entity, mode=UpdateMode.REPLACE))
 
+    def cursor(self, name: str) -> str | None:
+        row = self._get(row_key("state", f"cursor:{name}"))
+        return None if row is None else unpack(row, "value")
+
+    def set_cursor(self, name: str, value: str) -> None:
+        # A Graph delta link runs to a few hundred characters: packed like any long value.
+        entity = {
+            "PartitionKey": PARTITION,
+            "RowKey": row_key("state", f"cursor:{name}"),
+            **pack("value", value),
+        }
+        self._run(lambda table: table.upsert_entity(entity, mode=UpdateMode.REPLACE))
+
     # --- followed items -------------------------------------------------------------------
 
     def item(self, work_item_id: int) -> TrackedItem | None:

@@ -9,6 +9,8 @@ Rows (PartitionKey, RowKey) -> what they hold:
   (request_id, "card")             -> the card's versions (wanted, published) and update turn
   (request_id, "status-nonce")     -> the nonce the request's status links carry (replaced)
   ("scrum-masters", "teams:<id>")  -> a scrum master's Teams user id, learnt from a click
+  ("message-id", sha256(id))       -> request_id: the request a client email was sent for
+                                      (the reply index; internet message ids hold '/')
 The idempotency key holds '/', which keys forbid, hence the hash. One partition per request
 makes ``get_request`` one query. A string property holds 64 KiB (UTF-16) and an entity 1 MiB:
 a long JSON value goes into binary chunks of 64,000 bytes (see ``pack``).
@@ -45,6 +47,7 @@ REQUEST_ROW = "request"
 CARD_ROW = "card"
 NONCE_ROW = "status-nonce"
 SCRUM_MASTERS_PARTITION = "scrum-masters"
+MESSAGE_PARTITION = "message-id"
 STRING_LIMIT = 16_000  # characters: at most 64 KiB in UTF-16, whatever the characters are
 CHUNK_BYTES = 64_000
 ENTITY_LIMIT = 960_000  # bytes we allow ourselves of the 1 MiB an entity may hold
@@ -69,6 +72,10 @@ def unpack(entity: dict[str, Any], name: str) -> str:
         return str(entity[name])
     parts = int(entity[f"{name}_parts"])
     return b"".join(bytes(entity[f"{name}_{i}"]) for i in range(parts)).decode()
+
+
+def _message_row(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode()).hexdigest()
 
 
 def row_key(kind: str, name: str) -> str:
@@ -336,6 +343,19 @@ class TableStore:
             elif self._update_if_unchanged(row, {"requests": requests}):
                 return True
         raise ExternalUnavailable("the email allowance kept changing; try again", system=SYSTEM)
+
+    def index_message(self, message_id: str, request_id: str) -> None:
+        self._insert(
+            {
+                "PartitionKey": MESSAGE_PARTITION,
+                "RowKey": _message_row(message_id),
+                "request_id": request_id,
+            }
+        )  # a second insert of the same id conflicts, and the first one stands
+
+    def request_for_message(self, message_id: str) -> str | None:
+        row = self._get(MESSAGE_PARTITION, _message_row(message_id))
+        return None if row is None else str(row["request_id"])
 
     # --- rows ------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from intake.adapters.devops_client import SYSTEM, WIT_AREA, DevOpsClients, sdk_c
 from intake.adapters.retry import with_retries
 from intake.config import Settings
 from intake.errors import StaleWorkItem
+from intake.inbound_mail import InboundAttachment
 from intake.models import (
     Comment,
     DiscussionComment,
@@ -39,6 +40,8 @@ UPDATES_LOCATION = "6570bf97-d02c-4a91-8d93-3abe9895b1a9"  # workItems/{id}/upda
 UPDATES_PAGE = 200  # revisions per page of the updates read
 IDENTITY_TTL = 3600.0  # seconds a looked-up identity (or its absence) is trusted
 KEY_ATTRIBUTE = "data-intake-key"
+ATTACHMENTS_LOCATION = "e07b5fa4-1499-494d-a496-64b860fd64ff"  # {project}/_apis/wit/attachments
+ATTACHMENT_MARKER = "intake:"  # an AttachedFile relation's comment: intake:{effect key}
 
 
 class DevOpsWorkItems:
@@ -124,6 +127,61 @@ class DevOpsWorkItems:
             return [_op("add", "/relations/-", {"rel": relation, "url": target_url})]
 
         self._patch_guarded(source_id, change, expand="relations")
+
+    def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
+        """``POST {project}/_apis/wit/attachments?fileName=`` (the bytes, octet-stream), then
+        an ``AttachedFile`` relation whose comment carries ``key``: a retry that finds the
+        relation uploads nothing. A crash between the upload and the link leaves an unlinked
+        upload behind, which DevOps cleans up; the retry uploads again and links once."""
+        marker = f"{ATTACHMENT_MARKER}{key}"
+
+        def linked(item: Any) -> str | None:
+            for known in item.relations or []:
+                if (
+                    known.rel == "AttachedFile"
+                    and (known.attributes or {}).get("comment") == marker
+                ):
+                    return str(known.url)
+            return None
+
+        found = with_retries(lambda: linked(self._read(work_item_id, "relations")), system=SYSTEM)
+        if found is not None:
+            return found
+        url = with_retries(lambda: self._upload(attachment), system=SYSTEM)
+        relation = {
+            "rel": "AttachedFile",
+            "url": url,
+            "attributes": {"comment": marker, "name": attachment.name},
+        }
+
+        def change(item: Any) -> list[Any]:
+            if linked(item) is not None:
+                return []
+            return [_op("add", "/relations/-", relation)]
+
+        self._patch_guarded(work_item_id, change, expand="relations")
+        return url
+
+    def _upload(self, attachment: InboundAttachment) -> str:
+        # The SDK's create_attachment streams a generator (chunked transfer encoding); the
+        # bytes are in memory already (bounded by the reply attachment limit), so they go as
+        # one body through the same configured client (timeouts, our errors, api-version).
+        wit = self.clients.wit()
+        reference = sdk_call(
+            lambda: wit._deserialize(
+                "AttachmentReference",
+                wit._send(
+                    http_method="POST",
+                    location_id=ATTACHMENTS_LOCATION,
+                    version="7.1",
+                    route_values={"project": self.project},
+                    query_parameters={"fileName": attachment.name},
+                    content=attachment.content,
+                    media_type="application/octet-stream",
+                ),
+            )
+        )
+        return str(reference.url)
 
     # --- history (the follow-up timer) ---------------------------------------------------------
     def updates(self, work_item_id: int) -> list[dict[str, Any]]:

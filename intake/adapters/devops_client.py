@@ -46,6 +46,7 @@ SPEC_VERSIONS = {
     "bd293ce5-3d25-4192-8e67-e8092e879efb": "7.1",  # GET workitemtypes/{type}/fields (doctor)
     "c9175577-28a1-4b06-9197-8636af9f64ad": "7.1",  # GET teamsettings/iterations
     "28010c54-d0c0-4c89-a5b0-1c9e188b9fb7": "7.1",  # GET _apis/identities (vssps)
+    "e07b5fa4-1499-494d-a496-64b860fd64ff": "7.1",  # POST {project}/_apis/wit/attachments
 }
 
 

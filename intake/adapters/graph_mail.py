@@ -6,6 +6,14 @@ namespace, which Graph can ``$filter`` on server side. Graph cannot filter on
 ``internetMessageHeaders`` (a collection of complex values, returned only with ``$select``),
 so ``find_sent`` asks Sent Items for the extended property instead: one GET, no scan window.
 
+Replies find their request by the internet message id we recorded. ``sendMail`` answers 202
+with no body, so we choose the id ourselves: ``internet_message_id(key, sender)``, set as the
+message's ``internetMessageId`` (writable on a message being created, RFC 2822 form
+``<left@right>``), derived from the key so a retry and ``find_sent`` name the same id. Sent
+Items' copy is asked for its ``internetMessageId`` too and, when Exchange kept another one,
+that one is what we record. Should neither reach a reply (a client whose mail program drops
+``In-Reply-To``), the subject's ``[#id]`` tag with the client's address still matches.
+
 Endpoints (relative to ``settings.graph_endpoint``):
   POST /v1.0/users/{sender}/sendMail                                      send (202)
   GET  /v1.0/users/{sender}/mailFolders/sentitems/messages?$filter=...    find_sent
@@ -15,6 +23,7 @@ plus the token: POST {login_authority}/{tenant}/oauth2/v2.0/token (through msal)
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -48,7 +57,7 @@ class GraphMailer:
 
         The lookup is skipped on the first try of an email that cannot have gone yet
         (``email.first_attempt``); every retry looks again, since a failed try may have sent.
-        Graph answers 202 with no body, so no message id exists yet: the key stands for it.
+        Graph answers 202 with no body: the internet message id is the one we set.
         """
         tries = 0
 
@@ -59,14 +68,15 @@ class GraphMailer:
                 already = self._find_sent_once(email.key)
                 if already is not None:
                     return already
-            self._call_once("POST", f"{self.mailbox_url}/sendMail", json=send_mail_body(email))
+            body = send_mail_body(email, self.sender)
+            self._call_once("POST", f"{self.mailbox_url}/sendMail", json=body)
             log.info("graph: sent email %s", email.key)
-            return email.key
+            return str(body["message"]["internetMessageId"])
 
         return with_retries(attempt, system=SYSTEM)
 
     def find_sent(self, key: str) -> str | None:
-        """The Graph id of the Sent Items copy carrying ``key``, if there is one."""
+        """The internet message id of the Sent Items copy carrying ``key``, if there is one."""
         return with_retries(lambda: self._find_sent_once(key), system=SYSTEM)
 
     def _find_sent_once(self, key: str) -> str | None:
@@ -77,10 +87,12 @@ class GraphMailer:
         )
         url = (
             f"{self.mailbox_url}/mailFolders/sentitems/messages"
-            f"?$filter={quote(query, safe='')}&$select=id&$top=1"
+            f"?$filter={quote(query, safe='')}&$select=id,internetMessageId&$top=1"
         )
         found = self._call_once("GET", url).json().get("value", [])
-        return str(found[0]["id"]) if found else None
+        if not found:
+            return None
+        return str(found[0].get("internetMessageId") or internet_message_id(key, self.sender))
 
     def check_mailbox(self) -> str:
         """Doctor: the sender's Sent Items folder is readable (mailbox exists, access granted)."""
@@ -94,13 +106,21 @@ class GraphMailer:
             self._session = requests.Session()
         return self._session
 
+    def call(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One Graph call with the app-only token, retried like every other (the inbox
+        reader's way in: one token cache and one retry policy for the mailbox)."""
+        return self._call(method, url, **kwargs)
+
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         return with_retries(lambda: self._call_once(method, url, **kwargs), system=SYSTEM)
 
     def _call_once(self, method: str, url: str, **kwargs: Any) -> Any:
         import requests
 
-        headers = {"Authorization": f"Bearer {self.credentials.token()}"}
+        headers = {
+            **kwargs.pop("headers", {}),
+            "Authorization": f"Bearer {self.credentials.token()}",
+        }
         try:
             answer = self._http().request(
                 method, url, headers=headers, timeout=DEFAULT_TIMEOUT, **kwargs
@@ -117,8 +137,16 @@ class GraphMailer:
         return answer
 
 
-def send_mail_body(email: Email) -> dict[str, Any]:
-    """The JSON body of ``sendMail`` for one email (HTML body; the key as header and property)."""
+def internet_message_id(key: str, sender: str) -> str:
+    """The ``Message-ID`` we give the email of ``key``: unique per key, the same on a retry,
+    on the sender's domain (RFC 5322 ``<id-left@id-right>``)."""
+    domain = sender.rsplit("@", 1)[-1] or "intake.invalid"
+    return f"<intake.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def send_mail_body(email: Email, sender: str) -> dict[str, Any]:
+    """The JSON body of ``sendMail`` for one email (HTML body; the key as header and property;
+    our own internet message id)."""
 
     def recipients(addresses: tuple[str, ...]) -> list[dict[str, Any]]:
         return [{"emailAddress": {"address": address}} for address in addresses]
@@ -137,6 +165,7 @@ def send_mail_body(email: Email) -> dict[str, Any]:
             ),
         ],
         "singleValueExtendedProperties": [{"id": KEY_PROPERTY, "value": email.key}],
+        "internetMessageId": internet_message_id(email.key, sender),
     }
     if email.cc:
         message["ccRecipients"] = recipients(email.cc)

@@ -17,6 +17,7 @@ from intake.adapters.local_board_history import INTAKE_IDENTITY
 from intake.adapters.local_clock import SqliteClock
 from intake.adapters.sqlite_db import Database
 from intake.errors import ExternalRejected
+from intake.inbound_mail import InboundAttachment
 from intake.models import (
     Comment,
     DiscussionComment,
@@ -278,6 +279,29 @@ class SqliteBoard:
     def current_iteration(self) -> Iteration | None:
         return LOCAL_SPRINT
 
+    def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
+        """The file kept in the SQLite file, linked to the work item once per ``key``."""
+        with self.db.transaction() as tx:
+            self._row(tx, work_item_id)
+            tx.execute(
+                "INSERT OR IGNORE INTO work_item_attachments (work_item_id, key, name,"
+                " content_type, size, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    work_item_id,
+                    key,
+                    attachment.name,
+                    attachment.content_type,
+                    attachment.size,
+                    attachment.content,
+                    history.stamp(self.clock()),
+                ),
+            )
+            row = tx.execute(
+                "SELECT id FROM work_item_attachments WHERE work_item_id = ? AND key = ?",
+                (work_item_id, key),
+            ).fetchone()
+        return f"{self.base_url}/dev/api/attachments/{row['id']}"
+
     # --- for the /dev pages ---------------------------------------------------------------
     def comments(self, work_item_id: int) -> list[dict[str, Any]]:
         with self.db.connect() as db:
@@ -287,6 +311,18 @@ class SqliteBoard:
                 (work_item_id,),
             ).fetchall()
         return [dict(row) for row in rows]
+
+    def attachments(self, work_item_id: int) -> list[dict[str, Any]]:
+        """The files linked to a work item (``AttachedFile`` relations), without content."""
+        with self.db.connect() as db:
+            rows = db.execute(
+                "SELECT id, name, content_type, size, created_at FROM work_item_attachments"
+                " WHERE work_item_id = ? ORDER BY id",
+                (work_item_id,),
+            ).fetchall()
+        return [
+            {**dict(row), "url": f"{self.base_url}/dev/api/attachments/{row['id']}"} for row in rows
+        ]
 
     def links(self, work_item_id: int) -> list[dict[str, Any]]:
         with self.db.connect() as db:

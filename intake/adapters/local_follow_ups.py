@@ -117,6 +117,21 @@ class SqliteFollowUps:
             row = db.execute("SELECT value FROM follow_up_effects WHERE key = ?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row["value"]))
 
+    def cursor(self, name: str) -> str | None:
+        with self.db.connect() as db:
+            row = db.execute(
+                "SELECT value FROM follow_up_state WHERE name = ?", (f"cursor:{name}",)
+            ).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_cursor(self, name: str, value: str) -> None:
+        with self.db.write() as db:
+            db.execute(
+                "INSERT INTO follow_up_state (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (f"cursor:{name}", value),
+            )
+
     def effects(self) -> list[dict[str, Any]]:
         """Every effect key claimed, oldest first (for the /dev pages and tests)."""
         with self.db.connect() as db:

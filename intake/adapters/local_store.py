@@ -242,6 +242,20 @@ class SqliteStore:
             )
         return True
 
+    def index_message(self, message_id: str, request_id: str) -> None:
+        with self.db.write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO message_index (message_id, request_id) VALUES (?, ?)",
+                (message_id, request_id),
+            )
+
+    def request_for_message(self, message_id: str) -> str | None:
+        with self.db.connect() as db:
+            row = db.execute(
+                "SELECT request_id FROM message_index WHERE message_id = ?", (message_id,)
+            ).fetchone()
+        return None if row is None else str(row["request_id"])
+
     @staticmethod
     def _record(row: Any, steps: dict[str, dict[str, Any]]) -> RequestRecord:
         return RequestRecord.model_validate(

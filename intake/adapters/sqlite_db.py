@@ -173,6 +173,27 @@ CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     now TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    internet_message_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS message_index (
+    message_id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS work_item_attachments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    work_item_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (work_item_id, key)
+);
 CREATE TABLE IF NOT EXISTS channel_threads (
     activity_id TEXT PRIMARY KEY,
     conversation_id TEXT NOT NULL,

@@ -10,12 +10,16 @@
   ``POST /dev/api/workitems/{id}/comments {"by", "text"}``: what a person does in DevOps,
   recorded on the local board's history at the clock's time as that person, then announced
   to the app through the same entry the DevOps service hook calls.
+- ``POST /dev/api/inbox {"from", "subject", "text", "html"?, "inReplyTo"?, "references"?,
+  "headers"?, "messageId"?, "attachments"?}``: an email arriving in the sender mailbox
+  (202 with its ``messageId``); ``GET`` lists what arrived.
 - ``POST /admin/functions/{name}``: run a timer now, as the Functions host's admin endpoint
   does (a second run at the same instant, for tests); answers 202 when its work is done.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -28,7 +32,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from intake import follow_up
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.local_clock import SqliteClock
+from intake.adapters.local_inbox import SqliteInbox
 from intake.errors import ExternalRejected
+from intake.inbound_mail import InboundAttachment, InboundMessage
 from intake.models import Comment
 
 if TYPE_CHECKING:
@@ -58,10 +64,35 @@ class PersonComment(BaseModel):
     text: str = Field(min_length=1, max_length=8000)
 
 
+class InboxAttachment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=255)
+    contentType: str = Field("application/octet-stream", max_length=255)  # noqa: N815
+    contentBase64: str = Field(max_length=20_000_000)  # noqa: N815
+
+
+class InboxEmail(BaseModel):
+    """An email arriving in the sender mailbox (DESIGN "Local mode")."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    sender: EmailStr = Field(alias="from")
+    subject: str = Field(max_length=998)
+    text: str = Field("", max_length=1_000_000)
+    html: str | None = Field(None, max_length=1_000_000)
+    inReplyTo: str = Field("", max_length=998)  # noqa: N815
+    references: str = Field("", max_length=20_000)
+    headers: dict[str, str] = Field(default_factory=dict)
+    # The message's own Message-ID (a mail server gives one when absent): sending the same
+    # one twice is how a test shows a message read twice is handled once.
+    messageId: str = Field("", max_length=998, pattern=r"^(<[^<>\s]+>)?$")  # noqa: N815
+    attachments: list[InboxAttachment] = Field(default_factory=list, max_length=20)
+
+
 def serves(method: str, path: str) -> bool:
     path = path.rstrip("/")
     return (
         path == "/dev/api/clock"
+        or path == "/dev/api/inbox"
         or (method == "PATCH" and WORK_ITEM.match(path) is not None)
         or COMMENTS.match(path) is not None
         or ADMIN_FUNCTION.match(path) is not None
@@ -78,6 +109,12 @@ def handle(
                 return _json(200, _clock_view(host))
             if method == "POST":
                 return set_clock(host, _body(ClockSetting, body))
+            return _not_allowed(method, path)
+        if path == "/dev/api/inbox":
+            if method == "GET":
+                return _json(200, _inbox(host).messages())
+            if method == "POST":
+                return receive_email(host, _body(InboxEmail, body))
             return _not_allowed(method, path)
         found = WORK_ITEM.match(path)
         if found:
@@ -165,6 +202,44 @@ def comment_work_item(host: LocalHost, work_item_id: int, comment: PersonComment
     )
     follow_up.announce_change(work_item_id, host.services)
     return _json(201, {"id": comment_id, "workItemId": work_item_id})
+
+
+def receive_email(host: LocalHost, email: InboxEmail) -> Response:
+    """An email lands in the local Inbox; the follow_up timer's next run reads it."""
+    files = []
+    for index, attachment in enumerate(email.attachments):
+        try:
+            content = base64.b64decode(attachment.contentBase64, validate=True)
+        except ValueError:
+            raise Refused(
+                422,
+                "invalid-body",
+                "Invalid body",
+                "The body has invalid fields.",
+                [{"field": f"attachments.{index}.contentBase64", "message": "not base64"}],
+            ) from None
+        files.append(
+            InboundAttachment(attachment.name, attachment.contentType, len(content), content)
+        )
+    message = InboundMessage(
+        internet_message_id=email.messageId,
+        sender=str(email.sender),
+        subject=email.subject,
+        text=email.text,
+        html=email.html or "",
+        in_reply_to=email.inReplyTo,
+        references=email.references,
+        headers=tuple((name.lower(), value) for name, value in email.headers.items()),
+        attachments=tuple(files),
+    )
+    return _json(202, _inbox(host).deliver(message))
+
+
+def _inbox(host: LocalHost) -> SqliteInbox:
+    mailbox = host.services.mailbox
+    if not isinstance(mailbox, SqliteInbox):
+        raise Refused(409, "not-local", "The inbox is not local", "Mail arrives in Exchange.")
+    return mailbox
 
 
 def run_function(host: LocalHost, name: str) -> Response:

@@ -170,6 +170,7 @@ class LocalViews:
                 {**relation, **self._summary(relation["id"])}
                 for relation in link_names(work_item_id, self.board.links(work_item_id))
             ],
+            "attachments": self.board.attachments(work_item_id),
         }
 
     def _summary(self, work_item_id: int) -> dict[str, str]:

@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,6 +69,13 @@ ORG_LOCATIONS = [
         "wit",
         "updates",
         "{project}/_apis/{area}/workItems/{id}/{resource}/{updateNumber}",
+        3,
+    ),
+    (
+        "e07b5fa4-1499-494d-a496-64b860fd64ff",
+        "wit",
+        "attachments",
+        "{project}/_apis/{area}/{resource}/{id}",
         3,
     ),
     (
@@ -168,6 +176,7 @@ class DevOpsDouble:
         self.pat = pat
         self.accepted = {f"Basic {base64.b64encode(f':{pat}'.encode()).decode()}"}
         self.work_items: dict[int, dict[str, Any]] = {}
+        self.attachments: dict[str, tuple[str, bytes]] = {}  # id -> (file name, bytes)
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.identities: list[dict[str, Any]] = []
         self.iterations = [
@@ -321,6 +330,12 @@ class DevOpsDouble:
                 return 200, self._item_json(work_item_id, query.get("$expand", ""))
             if len(rest) == 2 and method == "PATCH":
                 return self._update(work_item_id, json.loads(request.body))
+        if kind == "attachments" and len(rest) == 1 and method == "POST":
+            # AttachmentReference {id, url} (wit-7.1 spec; docs example "Upload a binary file")
+            attachment_id = str(uuid.uuid4())
+            self.attachments[attachment_id] = (query.get("fileName", ""), request.body or b"")
+            url = f"{self.org_url}/_apis/wit/attachments/{attachment_id}"
+            return 200, {"id": attachment_id, "url": f"{url}?fileName={query.get('fileName')}"}
         if kind == "workitemtypes" and method == "GET":
             if len(rest) == 1:
                 return 200, _collection([{"name": name} for name in self.states])
@@ -565,7 +580,10 @@ def _apply(item: dict[str, Any], document: list[dict[str, Any]]) -> str:
             else:
                 item["fields"][name] = op.get("value")
         elif path == "/relations/-" and kind == "add":
-            item["relations"].append({**op["value"], "attributes": {}})
+            # DevOps keeps a relation's comment (docs: "Add an attachment" keeps
+            # attributes.comment on the AttachedFile relation it returns).
+            attributes = dict(op["value"].get("attributes") or {})
+            item["relations"].append({**op["value"], "attributes": attributes})
         else:
             return f"VS403357: the path {path!r} is not valid for this operation"
     return ""

@@ -187,7 +187,10 @@ class GraphDouble(Double):
         if call.method == "GET" and rest == "/mailFolders/sentitems/messages":
             found = [m for m in self.sent[mailbox] if _matches(call.query.get("$filter", ""), m)]
             top = int(call.query.get("$top", "10"))
-            return 200, {}, {"value": [{"id": m["id"]} for m in found[:top]]}
+            # Sent Items' copy keeps the internet message id the message was sent with.
+            fields = {"id", *call.query.get("$select", "id").split(",")}
+            rows = [{k: v for k, v in m.items() if k in fields} for m in found[:top]]
+            return 200, {}, {"value": rows}
         return 404, {}, UNKNOWN
 
     def messages(self, mailbox: str) -> list[dict[str, Any]]:
@@ -314,6 +317,9 @@ def mount(mocker: Any, double: Double, base_url: str) -> None:
         context.headers.update(headers)
         if body is None:
             return b""
+        if isinstance(body, bytes):  # a raw stream (an attachment's $value)
+            context.headers.setdefault("Content-Type", "application/octet-stream")
+            return body
         context.headers["Content-Type"] = "application/json"
         return json.dumps(body).encode()
 

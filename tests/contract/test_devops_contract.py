@@ -13,6 +13,7 @@ from intake import bootstrap, workflow
 from intake.adapters import retry
 from intake.adapters.devops import DevOpsWorkItems
 from intake.errors import ExternalRejected, ExternalUnavailable, StaleWorkItem
+from intake.inbound_mail import InboundAttachment
 from intake.models import Comment, Identity, RequestStatus, WorkItemDraft
 from tests.conftest import SAMPLE
 from tests.contract.devops_double import DevOpsDouble
@@ -460,6 +461,36 @@ def test_links_are_added_once(double, work_items):
     work_items.add_link(source.id, target.id, "System.LinkTypes.Hierarchy-Forward")
     (relation,) = double.work_items[source.id]["relations"]
     assert relation["url"] == f"{double.org_url}/_apis/wit/workItems/{target.id}"
+
+
+def test_an_attachment_is_uploaded_and_linked_once_per_key(requests_mock, double, work_items):
+    item = work_items.create(draft(), tag="intake-r1")
+    screenshot = InboundAttachment("screen shot.png", "image/png", 7, b"\x89PNG\r\n")
+    url = work_items.add_attachment(item.id, screenshot, key="reply:<m1@x>:1")
+    again = work_items.add_attachment(item.id, screenshot, key="reply:<m1@x>:1")
+
+    assert again == url
+    ((name, content),) = double.attachments.values()
+    assert (name, content) == ("screen shot.png", b"\x89PNG\r\n")
+    (relation,) = double.work_items[item.id]["relations"]
+    assert relation["rel"] == "AttachedFile" and relation["url"] == url
+    assert relation["attributes"] == {"comment": "intake:reply:<m1@x>:1", "name": "screen shot.png"}
+    uploads = [c for c in calls(requests_mock, double) if c.startswith("POST") and "attach" in c]
+    assert uploads == ["POST /intake/_apis/wit/attachments"]
+    assert_spec_allows_every_request(requests_mock, double)
+
+
+def test_an_attachment_whose_link_failed_is_linked_by_the_retry(requests_mock, double, work_items):
+    item = work_items.create(draft(), tag="intake-r1")
+    screenshot = InboundAttachment("log.txt", "text/plain", 3, b"abc")
+    double.fail("PATCH", rf"/_apis/wit/workItems/{item.id}$", 400)
+    with pytest.raises(ExternalRejected):
+        work_items.add_attachment(item.id, screenshot, key="k1")
+    assert double.work_items[item.id]["relations"] == []
+    url = work_items.add_attachment(item.id, screenshot, key="k1")
+    (relation,) = double.work_items[item.id]["relations"]
+    assert relation["url"] == url
+    assert_spec_allows_every_request(requests_mock, double)
 
 
 # --- auth ---------------------------------------------------------------------------------------

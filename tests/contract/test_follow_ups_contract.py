@@ -213,3 +213,16 @@ def test_the_table_refuses_a_history_no_transaction_can_carry(tmp_path, azurite)
     with pytest.raises(ExternalRejected, match="cached history"):
         follow_ups.save_item(tracked(5, updates=_history(3_500, 1_500)))
     assert follow_ups.item(5) is None
+
+
+def test_a_cursor_is_kept_by_name_and_replaced(follow_ups):
+    delta = (
+        "https://graph.microsoft.com/v1.0/users/x/mailFolders/inbox/messages/delta?$deltatoken="
+        + ("a" * 3000)
+    )
+    assert follow_ups.cursor("inbox") is None
+    follow_ups.set_cursor("inbox", "first")
+    follow_ups.set_cursor("inbox", delta)
+    follow_ups.set_cursor("other/feed", "x")
+    assert follow_ups.cursor("inbox") == delta
+    assert follow_ups.cursor("other/feed") == "x"

@@ -17,7 +17,13 @@ from pydantic import SecretStr
 
 from intake import bootstrap, workflow
 from intake.adapters import retry
-from intake.adapters.graph_mail import KEY_HEADER, KEY_PROPERTY, GraphMailer, doctor_checks
+from intake.adapters.graph_mail import (
+    KEY_HEADER,
+    KEY_PROPERTY,
+    GraphMailer,
+    doctor_checks,
+    internet_message_id,
+)
 from intake.config import Settings
 from intake.doctor import run_checks
 from intake.errors import ExternalRejected, ExternalUnavailable, Throttled
@@ -86,6 +92,10 @@ SEND_MAIL = {
                         "properties": {"name": {"pattern": "^[xX]-"}, "value": {"type": "string"}},
                     },
                 },
+                # resources/message: "internetMessageId: The message ID in the format
+                # specified by RFC5322. Updatable only if isDraft is true" (a message being
+                # sent is new: we set it, so a reply's In-Reply-To names an id we recorded).
+                "internetMessageId": {"type": "string", "pattern": r"^<[^<>@\s]+@[^<>@\s]+>$"},
                 # resources/singlevaluelegacyextendedproperty; id formats: extended-properties
                 "singleValueExtendedProperties": {
                     "type": "array",
@@ -211,10 +221,13 @@ def test_a_full_intake_run_sends_both_emails_through_graph_once(graph_settings, 
 def test_send_posts_one_html_message_saved_to_sent_items(graph_settings, doubles):
     _, graph = doubles
     mailer = GraphMailer(graph_settings)
-    assert mailer.send(email(cc=("casey@contoso.example",))) == "intake-r1-email_client"
+    sent_id = mailer.send(email(cc=("casey@contoso.example",)))
+    assert sent_id == internet_message_id("intake-r1-email_client", SENDER)
+    assert re.fullmatch(r"<intake\.[0-9a-f]{32}@[^<>@\s]+>", sent_id)  # RFC 5322 msg-id
     post = next(c for c in graph.calls if c.method == "POST")
     assert post.url == f"{GRAPH}/v1.0/users/{SENDER}/sendMail"
     assert post.body["saveToSentItems"] is True
+    assert post.body["message"]["internetMessageId"] == sent_id
     assert post.body["message"]["body"] == {
         "contentType": "HTML",
         "content": "<p>Thanks &amp; see <b>#42</b></p>",
@@ -228,7 +241,9 @@ def test_find_sent_finds_a_sent_key_and_only_that_key(graph_settings, doubles):
     mailer = GraphMailer(graph_settings)
     assert mailer.find_sent("intake-r1-email_client") is None
     mailer.send(email())
-    assert mailer.find_sent("intake-r1-email_client") == "AAMk-1"
+    assert mailer.find_sent("intake-r1-email_client") == internet_message_id(
+        "intake-r1-email_client", SENDER
+    )
     assert mailer.find_sent("intake-r2-email_client") is None
     assert mailer.find_sent("it's-quoted") is None  # an OData literal, not an injection
 
@@ -237,7 +252,7 @@ def test_sending_a_key_already_in_sent_items_sends_nothing(graph_settings, doubl
     _, graph = doubles
     mailer = GraphMailer(graph_settings)
     mailer.send(email())
-    assert mailer.send(email()) == "AAMk-1"
+    assert mailer.send(email()) == internet_message_id("intake-r1-email_client", SENDER)
     assert len(graph.messages(SENDER)) == 1
 
 

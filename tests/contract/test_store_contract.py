@@ -358,3 +358,16 @@ def test_an_email_allowance_counts_requests_up_to_the_limit_per_counter_and_wind
 def test_email_allowances_taken_at_once_never_exceed_the_limit(store):
     results = all_at_once(8, lambda i: store.take_email_allowance("form-f", "h", f"r{i}", 3))
     assert sum(results) == 3
+
+
+def test_the_reply_index_finds_the_request_an_email_went_for_and_keeps_the_first(store):
+    first, _ = store.add_request(new_record("r-index-1"))
+    second, _ = store.add_request(new_record("r-index-2"))
+    message_id = "<intake.0123abcd/+=@contoso.example>"  # '/' is no key character in Tables
+
+    assert store.request_for_message(message_id) is None
+    store.index_message(message_id, first.request.id)
+    store.index_message(message_id, first.request.id)  # a retry
+    store.index_message(message_id, second.request.id)  # never moves to another request
+    assert store.request_for_message(message_id) == first.request.id
+    assert store.request_for_message("<other@contoso.example>") is None

@@ -36,6 +36,8 @@ PURE_MODULES = [
     "intake/replay.py",
     "intake/step_runner.py",
     "intake/messages.py",
+    "intake/inbound.py",
+    "intake/inbound_mail.py",
 ]
 ENTRY_POINTS = ("intake.__main__", "intake.bot", "intake.cli", "intake.dev")
 COMPOSITION_ROOT = "intake.bootstrap"
