@@ -200,13 +200,18 @@ def _request_and_client(request_id: str, services: Services) -> tuple[RequestRec
 
 
 def _request_of_work_item(number: int, services: Services) -> str | None:
-    """The request whose work item is ``number``: its ``intake-<id>`` tag says so."""
+    """The request whose work item is ``number``: its request id field says so (a PBI's or a
+    Task's holds ``<id>/pbi``: not a request's own item), or, for an item made before that
+    field, its ``intake-<id>`` tag."""
     try:
         item = services.work_items.get(number)
     except ExternalRejected as exc:
         if exc.remote_status == 404:
             return None
         raise
+    key = item.fields.get(services.settings.request_id_field)
+    if isinstance(key, str) and key:
+        return None if "/" in key else key
     for tag in str(item.fields.get("System.Tags", "")).split(";"):
         found = REQUEST_TAG.match(tag.strip())
         if found:

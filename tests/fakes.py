@@ -159,7 +159,12 @@ class FakeWorkItems:
             item["state"],
             draft.title,
             self.url(work_item_id),
-            {**item["fields"], "System.Tags": "; ".join(item["tags"])},
+            {
+                **item["fields"],
+                "System.Tags": "; ".join(item["tags"]),
+                # Where DevOps keeps the key (INTAKE_REQUEST_ID_FIELD's default).
+                "Custom.IntakeRequestId": item["key"],
+            },
         )
 
     def set_state(self, work_item_id: int, state: str) -> None:

@@ -464,7 +464,7 @@ def test_links_are_added_once(double, work_items):
 
 
 def test_an_attachment_is_uploaded_and_linked_once_per_key(requests_mock, double, work_items):
-    item = work_items.create(draft(), tag="intake-r1")
+    item = work_items.create(draft(), key="r1")
     screenshot = InboundAttachment("screen shot.png", "image/png", 7, b"\x89PNG\r\n")
     url = work_items.add_attachment(item.id, screenshot, key="reply:<m1@x>:1")
     again = work_items.add_attachment(item.id, screenshot, key="reply:<m1@x>:1")
@@ -481,7 +481,7 @@ def test_an_attachment_is_uploaded_and_linked_once_per_key(requests_mock, double
 
 
 def test_an_attachment_whose_link_failed_is_linked_by_the_retry(requests_mock, double, work_items):
-    item = work_items.create(draft(), tag="intake-r1")
+    item = work_items.create(draft(), key="r1")
     screenshot = InboundAttachment("log.txt", "text/plain", 3, b"abc")
     double.fail("PATCH", rf"/_apis/wit/workItems/{item.id}$", 400)
     with pytest.raises(ExternalRejected):

@@ -90,9 +90,14 @@ ADAPTER_USERS = {
     # The local host stands in for the Functions host: it drains the SQLite queue itself
     # (receive, complete, fail: what Azure does for the real queue). Local mode only.
     "intake.dev.host": {"intake.adapters.local_queue"},
-    # /dev/api moves the local clock and acts on the local board as a person would; it refuses
-    # (409) when the services do not run on them. Local mode only.
-    "intake.dev.driving": {"intake.adapters.local_board", "intake.adapters.local_clock"},
+    # /dev/api moves the local clock, acts on the local board as a person would and drops an
+    # email into the local inbox; it refuses (409) when the services do not run on them.
+    # Local mode only.
+    "intake.dev.driving": {
+        "intake.adapters.local_board",
+        "intake.adapters.local_clock",
+        "intake.adapters.local_inbox",
+    },
 }
 
 
