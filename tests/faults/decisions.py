@@ -28,7 +28,7 @@ from intake.triage_rules import PLAN_KINDS, Clicker, TriageStep, is_scrum_master
 from intake.triage_views import triage_view
 from tests.fakes import FakeWorld
 from tests.faults.matrix import Flow, HostModel, WorkerCrash
-from tests.people import ALEX, MORGAN
+from tests.people import ALEX, MORGAN, SAM
 
 CLICK_ATTEMPTS = 3  # a person clicks again after an error, a few times, then gives up for now
 
@@ -312,10 +312,10 @@ def decision_flows(sample: dict[str, Any]) -> list[Flow]:
     urgent = Click(MORGAN, DecisionKind.SPRINT_URGENT)
     not_ours = Click(MORGAN, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": ROOT_CAUSE})
     bug = Click(MORGAN, DecisionKind.BUG_OR_FEATURE, {"bugOrFeature": "bug"})
-    # Staff vote first (a change of mind, a repeated click): the votes go to DevOps once, in
-    # the decision's comment, never as a comment per click.
+    # Staff vote first (a change of mind, a repeated click; scrum masters decide, they do not
+    # vote): the votes go to DevOps once, in the decision's comment, never a comment per click.
     votes = (
-        (Click(ALEX, VoteChoice.PROCEED), Click(RILEY, VoteChoice.BUG_OR_FEATURE)),
+        (Click(ALEX, VoteChoice.PROCEED), Click(SAM, VoteChoice.BUG_OR_FEATURE)),
         (Click(ALEX, VoteChoice.BUG_OR_FEATURE), Click(ALEX, VoteChoice.BUG_OR_FEATURE)),
     )
     return [
