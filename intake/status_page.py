@@ -91,13 +91,18 @@ def view_of(record: RequestRecord, services: Services) -> ClientView:
 
 
 def client_due_at(item: TrackedItem | None) -> datetime | None:
-    """The SLA due date the page shows (with ``INTAKE_SHOW_SLA_TO_CLIENT``): what the SLA
-    clock puts in the follow-up cache's summary as ``client_due_at`` (ISO 8601), if it does."""
-    value = item.summary.get("client_due_at") if item is not None else None
+    """The SLA due date the page shows (with ``INTAKE_SHOW_SLA_TO_CLIENT``): the one the SLA
+    clock keeps in the follow-up cache (``summary["sla"]``, see intake/sla_follow_up.py)
+    while it runs or is paused; none once met, breached, cancelled or without a target (a
+    date in the past tells the client nothing they can act on)."""
+    clock = item.summary.get("sla") if item is not None else None
+    if not isinstance(clock, dict) or clock.get("state") not in ("running", "paused"):
+        return None
+    value = clock.get("dueAt")
     if not isinstance(value, str):
         return None
     try:
-        due = datetime.fromisoformat(value)
+        due = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     return due if due.tzinfo else None

@@ -251,7 +251,10 @@ def test_the_page_shows_the_sla_due_date_only_when_asked(world, settings):
     item = scene.follow_ups.item(1)
     from dataclasses import replace
 
-    scene.follow_ups.save_item(replace(item, summary={"client_due_at": due}))
+    # What the SLA follow-up keeps of the clock (intake/sla_follow_up.py: clock_json).
+    scene.follow_ups.save_item(
+        replace(item, summary={"sla": {"state": "running", "dueAt": due, "cycle": 1}})
+    )
     assert status_page.view_of(record, scene.services).due_at is None
     world.settings = settings.model_copy(update={"show_sla_to_client": True})
     view = status_page.view_of(record, scene.services)
@@ -260,3 +263,6 @@ def test_the_page_shows_the_sla_due_date_only_when_asked(world, settings):
         status_page.status_link(record, scene.services).rsplit("/", 1)[1], scene.services
     ).html
     assert "Answer due" in html
+    # Once the clock stopped (met, breached, cancelled), the page shows no date.
+    scene.follow_ups.save_item(replace(item, summary={"sla": {"state": "met", "dueAt": due}}))
+    assert status_page.view_of(record, scene.services).due_at is None
