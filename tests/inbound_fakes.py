@@ -1,16 +1,14 @@
-"""Fakes of the Mailbox and FollowUps ports for the inbound use case's unit and fault tests
-(they share ``tests.fakes.Faults``: ``faults.add("read_new", ...)`` and so on)."""
+"""A fake of the Mailbox port for the inbound use case's unit and fault tests; it and the
+follow-ups fake (``tests.fake_follow_ups``) share ``tests.fakes.Faults``
+(``faults.add("read_new", ...)`` and so on)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
 
 from intake.inbound_mail import InboundAttachment, InboundMessage
-from intake.models import TrackedItem
 from intake.ports import Services
+from tests.fake_follow_ups import FakeFollowUps
 from tests.fakes import FakeWorld, Faults
 
 
@@ -47,64 +45,6 @@ class FakeMailbox:
         ]
         self.faults.check("attachments", after=True)
         return found
-
-
-class FakeFollowUps:
-    """What the follow-up timer keeps, in memory: effect keys and cursors are what the inbound
-    use case reads; the rest keeps the port's shape."""
-
-    def __init__(self, faults: Faults) -> None:
-        self.faults = faults
-        self.effects: dict[str, dict[str, Any]] = {}
-        self.cursors: dict[str, str] = {}
-        self.marks: dict[int, datetime] = {}
-        self.items: dict[int, TrackedItem] = {}
-        self.mark: datetime | None = None
-        self.lock = threading.Lock()
-
-    def claim_effect(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
-        self.faults.check("claim_effect", after=False)
-        with self.lock:
-            stored = self.effects.setdefault(key, value)
-        self.faults.check("claim_effect", after=True)
-        return stored
-
-    def cursor(self, name: str) -> str | None:
-        return self.cursors.get(name)
-
-    def set_cursor(self, name: str, value: str) -> None:
-        self.faults.check("set_cursor", after=False)
-        self.cursors[name] = value
-        self.faults.check("set_cursor", after=True)
-
-    def mark_changed(self, work_item_id: int, at: datetime) -> None:
-        self.marks[work_item_id] = at
-
-    def changed(self) -> dict[int, datetime]:
-        return dict(self.marks)
-
-    def forget_changed(self, marks: dict[int, datetime]) -> None:
-        for work_item_id, at in marks.items():
-            if self.marks.get(work_item_id) == at:
-                del self.marks[work_item_id]
-
-    def watermark(self) -> datetime | None:
-        return self.mark
-
-    def set_watermark(self, at: datetime) -> None:
-        self.mark = at
-
-    def item(self, work_item_id: int) -> TrackedItem | None:
-        return self.items.get(work_item_id)
-
-    def save_item(self, item: TrackedItem) -> None:
-        self.items[item.work_item_id] = item
-
-    def due(self, now: datetime, *, limit: int = 500) -> list[TrackedItem]:
-        return []
-
-    def running(self) -> list[TrackedItem]:
-        return []
 
 
 def inbound_services(world: FakeWorld) -> tuple[Services, FakeMailbox, FakeFollowUps]:
