@@ -13,16 +13,14 @@ this test (CI installs it with apt-get), it does not skip.
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import SAMPLE
+from tests.e2e.browser import watched_page
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 15_000  # the page polls the channel every 2 s
 ALEX, SAM, CASEY, MORGAN = (
     "29:1-alex-local",
@@ -37,22 +35,6 @@ CUT_TEXT = """() => [...document.querySelectorAll('#threads .ac-adaptiveCard *')
   .filter(e => getComputedStyle(e).overflowX !== 'visible')
   .map(e => e.textContent.slice(0, 40))"""
 PAGE_WIDTH = "() => document.documentElement.scrollWidth"
-
-
-@pytest.fixture
-def browser() -> Any:
-    assert CHROMIUM.exists() or shutil.which("chromium"), (
-        "chromium is missing: `apt-get install -y chromium` (Debian) runs this test"
-    )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=["--no-sandbox"],  # CI containers run as root
-        )
-        yield browser
-        browser.close()
 
 
 def button(page: Any, title: str) -> Any:
@@ -75,11 +57,7 @@ def be(page: Any, teams_id: str) -> None:
 def test_the_triage_played_in_the_browser_by_each_role(local_host, browser, tmp_path, width):
     receipt = local_host.submit(SAMPLE).json()
     local_host.wait_until_done(receipt["requestId"])
-    page = browser.new_page(viewport={"width": width, "height": 1000})
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    try:
+    with watched_page(browser, width, 1000, tmp_path / f"channel-{width}.png") as (page, problems):
         page.goto(f"{local_host.base_url}/dev/channel?as={ALEX}")
         # The picker offers the channel's members; the client is not one.
         people = page.locator("#person option").evaluate_all("os => os.map(o => o.value)")
@@ -142,9 +120,6 @@ def test_the_triage_played_in_the_browser_by_each_role(local_host, browser, tmp_
             assert sorted(t.strip() for t in titles) == ["Open PBI #2", "Open in DevOps"], person
             fits(page, width)
         assert problems == []
-    finally:
-        page.screenshot(path=str(tmp_path / f"channel-{width}.png"), full_page=True)
-        page.close()
     pbi = next(w for w in local_host.work_items() if w["type"] == "Product Backlog Item")
     assert pbi["id"] == 2
     said = json.dumps(local_host.work_items())

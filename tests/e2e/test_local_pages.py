@@ -5,16 +5,14 @@ to the person, and every page fits a 390 px phone and a 1280 px screen (a real b
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import SAMPLE, sample_submission
+from tests.e2e.browser import watched_page
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = (390, 1280)
 
 
@@ -129,31 +127,11 @@ def page_fits(page: Any) -> list[str]:
     )
 
 
-@pytest.fixture
-def browser() -> Any:
-    assert CHROMIUM.exists() or shutil.which("chromium"), (
-        "chromium is missing: `apt-get install -y chromium` (Debian) runs this test"
-    )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=["--no-sandbox"],  # CI containers run as root
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 def test_overview_board_and_outbox_fit_a_phone_and_a_screen(
     local_host, triaged, browser, width, tmp_path
 ):
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    try:
+    with watched_page(browser, width, 900, tmp_path / f"pages-{width}.png") as (page, problems):
         for path in ("/dev/", "/dev/board", "/dev/outbox"):
             page.goto(f"{local_host.base_url}{path}")
             page.wait_for_load_state("load")
@@ -172,6 +150,3 @@ def test_overview_board_and_outbox_fit_a_phone_and_a_screen(
             assert link_box["y"] + link_box["height"] <= bottom, (width, index)
             assert link_box["x"] + link_box["width"] <= frame_box["x"] + frame_box["width"]
         assert problems == []
-    finally:
-        page.screenshot(path=str(tmp_path / f"pages-{width}.png"), full_page=True)
-        page.close()

@@ -7,38 +7,19 @@ error). A missing chromium or axe-core fails this test, it does not skip."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT, sample_submission
+from tests.e2e.browser import watched_page
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LINK = re.compile(r"(https?://[^\s\"<>]+/api/status/[A-Za-z0-9_-]+)")
 CLIENT = "pat.newcomer@fabrikam.example"
 # A long unbroken word (a pasted reference) must wrap, not push the page sideways.
 LONG_WORD = "ERR_" + "X" * 120
-
-
-@pytest.fixture
-def browser() -> Any:
-    assert CHROMIUM.exists() or shutil.which("chromium"), (
-        "chromium is missing: `apt-get install -y chromium` (Debian) runs this test"
-    )
-    assert AXE.exists(), "axe-core is missing: `npm ci` installs it (package.json)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-            args=["--no-sandbox"],  # CI containers run as root
-        )
-        yield browser
-        browser.close()
 
 
 def act(client: Any, method: str, path: str, body: dict[str, Any], status: int) -> None:
@@ -67,12 +48,9 @@ def a_status_link_with_history(client: Any) -> str:
 def test_the_status_page_is_accessible_and_fits_phone_and_desktop(
     local_host, browser, tmp_path, width
 ):
+    assert AXE.exists(), "axe-core is missing: `npm ci` installs it (package.json)"
     link = a_status_link_with_history(local_host)
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    try:
+    with watched_page(browser, width, 900, tmp_path / f"status-{width}.png") as (page, problems):
         answer = page.goto(link)
         assert answer is not None and answer.status == 200
         page.get_by_text("Could you send us the error code?").wait_for()
@@ -95,6 +73,3 @@ def test_the_status_page_is_accessible_and_fits_phone_and_desktop(
         grave = [v for v in results if v["impact"] in ("serious", "critical")]
         assert grave == [], grave
         assert problems == []
-    finally:
-        page.screenshot(path=str(tmp_path / f"status-{width}.png"), full_page=True)
-        page.close()
