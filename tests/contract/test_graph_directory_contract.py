@@ -17,17 +17,14 @@ from intake.config import Settings
 from intake.errors import ExternalRejected, ExternalUnavailable, Throttled
 from intake.models import DecisionKind
 from intake.triage_rules import Clicker
-from tests.contract.doubles_graph_teams import Call, GroupsDouble, TokenDouble, mount
-from tests.contract.test_graph_mail_contract import (
-    CLIENT,
+from tests.contract.doubles_graph_teams import Call, GroupsDouble, mount
+from tests.contract.graph_app import (
     GRAPH,
-    LOGIN,
-    SECRET,
-    SENDER,
-    TENANT,
-    _sample_body,
     assert_token_request_allowed,
+    graph_settings_for,
+    token_double,
 )
+from tests.contract.test_graph_mail_contract import _sample_body
 from tests.fakes import FakeMailer, Faults
 
 pytestmark = pytest.mark.contract
@@ -56,14 +53,8 @@ def assert_documented(call: Call) -> None:
 
 @pytest.fixture
 def graph_settings(tmp_path: Any) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        graph_endpoint=GRAPH,
-        login_authority=LOGIN,
-        graph_tenant_id=TENANT,
-        graph_client_id=CLIENT,
-        graph_client_secret=SECRET,
-        mail_sender=SENDER,
+    return graph_settings_for(
+        tmp_path,
         scrum_master_group_id=GROUP,
         scrum_masters=[],  # the group alone says who decides
     )
@@ -71,12 +62,10 @@ def graph_settings(tmp_path: Any) -> Settings:
 
 @pytest.fixture
 def groups(requests_mock: Any) -> Any:
-    tokens = TokenDouble(LOGIN)
-    tokens.register(TENANT, CLIENT, SECRET)
+    tokens = token_double(requests_mock)
     double = GroupsDouble(tokens, GRAPH)
     double.users = {RILEY, ALEX}
     double.members = {GROUP: {RILEY}}
-    mount(requests_mock, tokens, LOGIN)
     mount(requests_mock, double, GRAPH)
     yield double
     assert tokens.unexpected == [] and double.unexpected == []

@@ -37,13 +37,8 @@ from intake.adapters.graph_inbox import GraphInbox
 from intake.config import Settings
 from intake.errors import ExternalUnavailable
 from tests.contract.doubles_graph_teams import UNKNOWN, Answer, Call, Double, TokenDouble, mount
+from tests.contract.graph_app import GRAPH, SENDER, graph_settings_for, token_double
 
-GRAPH = "https://graph.test"
-LOGIN = "https://login.test"
-TENANT = "tenant-1"
-CLIENT = "graph-app"
-SECRET = "graph-secret-value"
-SENDER = "intake@contoso.example"
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 USER = rf"/v1\.0/users/{re.escape(SENDER)}"
 # (method, path, query options allowed): the documented operations this reader may call.
@@ -166,23 +161,12 @@ def assert_documented(call: Call) -> None:
 
 @pytest.fixture
 def graph_settings(tmp_path: Any) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        graph_endpoint=GRAPH,
-        login_authority=LOGIN,
-        graph_tenant_id=TENANT,
-        graph_client_id=CLIENT,
-        graph_client_secret=SECRET,
-        mail_sender=SENDER,
-    )
+    return graph_settings_for(tmp_path)
 
 
 @pytest.fixture
 def inbox(requests_mock: Any) -> Any:
-    tokens = TokenDouble(LOGIN)
-    tokens.register(TENANT, CLIENT, SECRET)
-    double = InboxDouble(tokens)
-    mount(requests_mock, tokens, LOGIN)
+    double = InboxDouble(token_double(requests_mock))
     mount(requests_mock, double, GRAPH)
     yield double
     assert double.unexpected == []

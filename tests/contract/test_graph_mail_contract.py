@@ -29,16 +29,19 @@ from intake.doctor import run_checks
 from intake.errors import ExternalRejected, ExternalUnavailable, Throttled
 from intake.models import Email
 from tests.conftest import SAMPLE
-from tests.contract.doubles_graph_teams import Call, GraphDouble, TokenDouble, mount
+from tests.contract.doubles_graph_teams import Call, GraphDouble, mount
+from tests.contract.graph_app import (
+    CLIENT,
+    GRAPH,
+    SECRET,
+    SENDER,
+    assert_token_request_allowed,
+    graph_settings_for,
+    token_double,
+)
 
 pytestmark = pytest.mark.contract
 
-GRAPH = "https://graph.test"
-LOGIN = "https://login.test"
-TENANT = "11111111-1111-1111-1111-111111111111"
-CLIENT = "22222222-2222-2222-2222-222222222222"
-SECRET = "graph-secret-value"
-SENDER = "intake@contoso.example"
 
 _RECIPIENTS = {
     "type": "array",
@@ -141,36 +144,15 @@ def assert_graph_allows(call: Call) -> None:
     pytest.fail(f"Graph has no documented operation {call.method} {call.path}")
 
 
-def assert_token_request_allowed(call: Call) -> None:
-    """bot-framework-rest-connector-authentication / Entra v2 client credentials grant."""
-    if call.method == "GET":
-        assert call.path == f"/{TENANT}/v2.0/.well-known/openid-configuration"
-        return
-    assert (call.method, call.path) == ("POST", f"/{TENANT}/oauth2/v2.0/token")
-    assert call.body["grant_type"] == "client_credentials"
-    assert call.body["client_id"] == CLIENT
-    assert call.body["scope"] == f"{GRAPH}/.default"
-
-
 @pytest.fixture
 def graph_settings(tmp_path: Any) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        graph_endpoint=GRAPH,
-        login_authority=LOGIN,
-        graph_tenant_id=TENANT,
-        graph_client_id=CLIENT,
-        graph_client_secret=SECRET,
-        mail_sender=SENDER,
-    )
+    return graph_settings_for(tmp_path)
 
 
 @pytest.fixture
 def doubles(requests_mock: Any) -> Any:
-    tokens = TokenDouble(LOGIN)
-    tokens.register(TENANT, CLIENT, SECRET)
+    tokens = token_double(requests_mock)
     graph = GraphDouble(tokens, GRAPH, [SENDER])
-    mount(requests_mock, tokens, LOGIN)
     mount(requests_mock, graph, GRAPH)
     yield tokens, graph
     assert tokens.unexpected == [] and graph.unexpected == []

@@ -13,39 +13,24 @@ from intake.adapters.graph_mail import GraphMailer
 from intake.config import Settings
 from intake.errors import ExternalRejected
 from intake.models import Email
-from tests.contract.doubles_graph_teams import GraphDouble, TokenDouble, mount
+from tests.contract.doubles_graph_teams import GraphDouble, mount
+from tests.contract.graph_app import SENDER, graph_settings_for, token_double
 
 pytestmark = pytest.mark.contract
 
 PROXY = "https://graph-proxy.test"
 AUDIENCE = "https://graph.microsoft.us/.default"
-LOGIN = "https://login.test"
-TENANT = "11111111-1111-1111-1111-111111111111"
-CLIENT = "22222222-2222-2222-2222-222222222222"
-SECRET = "graph-secret-value"
-SENDER = "intake@contoso.example"
 
 
 def settings(tmp_path: Any, **more: Any) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        graph_endpoint=PROXY,
-        login_authority=LOGIN,
-        graph_tenant_id=TENANT,
-        graph_client_id=CLIENT,
-        graph_client_secret=SECRET,
-        mail_sender=SENDER,
-        **more,
-    )
+    return graph_settings_for(tmp_path, graph_endpoint=PROXY, **more)
 
 
 @pytest.fixture
 def doubles(requests_mock: Any) -> Any:
-    tokens = TokenDouble(LOGIN)
-    tokens.register(TENANT, CLIENT, SECRET)
+    tokens = token_double(requests_mock)
     graph = GraphDouble(tokens, PROXY, [SENDER])
     graph.scope = AUDIENCE  # the proxy takes tokens for Graph's own audience only
-    mount(requests_mock, tokens, LOGIN)
     mount(requests_mock, graph, PROXY)
     return tokens, graph
 
