@@ -29,24 +29,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from intake.adapters import azure_storage
 from intake.adapters.azure_store import RACE_ATTEMPTS, STRING_LIMIT, pack, row_key, unpack
-from intake.adapters.azure_store import _table_client as table_client
+from intake.adapters.azure_table import SYSTEM, TableRows
 from intake.config import Settings
 from intake.errors import ExternalRejected, ExternalUnavailable
 from intake.models import TrackedItem, utcnow
 
-SYSTEM = "Table Storage"
 PARTITION = "follow-ups"
 WATERMARK_ROW = "state:watermark"
 CHUNK_BYTES = 60_000  # a binary property holds 64 KiB
@@ -99,14 +96,12 @@ def history_of(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
     return tuple(json.loads(zlib.decompress(data))) if data else ()
 
 
-class TableFollowUps:
+class TableFollowUps(TableRows):
     """The ``FollowUps`` port on the requests' table, partition ``follow-ups``."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.clock = clock
-        self._table: TableClient | None = None
-        self._lock = threading.Lock()
 
     # --- changed marks and the watermark ----------------------------------------------------
 
@@ -125,7 +120,7 @@ class TableFollowUps:
 
     def forget_changed(self, marks: dict[int, datetime]) -> None:
         for work_item_id, at in marks.items():
-            row = self._get(f"changed:{work_item_id:012d}")
+            row = self._get(PARTITION, f"changed:{work_item_id:012d}")
             if row is None or row["marked_at"] > _instant(at):
                 continue  # gone already, or marked again since: kept for the next run
 
@@ -146,7 +141,7 @@ class TableFollowUps:
             self._run(delete)
 
     def watermark(self) -> datetime | None:
-        row = self._get(WATERMARK_ROW)
+        row = self._get(PARTITION, WATERMARK_ROW)
         return None if row is None else datetime.fromisoformat(row["value"])
 
     def set_watermark(self, at: datetime) -> None:
@@ -154,7 +149,7 @@ class TableFollowUps:
         self._run(lambda table: table.upsert_entity(entity, mode=UpdateMode.REPLACE))
 
     def cursor(self, name: str) -> str | None:
-        row = self._get(row_key("state", f"cursor:{name}"))
+        row = self._get(PARTITION, row_key("state", f"cursor:{name}"))
         return None if row is None else unpack(row, "value")
 
     def set_cursor(self, name: str, value: str) -> None:
@@ -200,7 +195,7 @@ class TableFollowUps:
             **summary,
         }
         for _ in range(RACE_ATTEMPTS):
-            old = self._get(main_row)
+            old = self._get(PARTITION, main_row)
             operations: list[Any] = []
             if old is None:
                 operations.append(("create", main))
@@ -287,14 +282,14 @@ class TableFollowUps:
         for _ in range(RACE_ATTEMPTS):
             if self._insert(entity):
                 return value
-            stored = self._get(row)
+            stored = self._get(PARTITION, row)
             if stored is not None:  # effect rows are never deleted
                 result: dict[str, Any] = json.loads(unpack(stored, "value"))
                 return result
         raise ExternalUnavailable(f"effect {key} could not be read back", system=SYSTEM)
 
     def effect(self, key: str) -> dict[str, Any] | None:
-        stored = self._get(_effect_row(key))
+        stored = self._get(PARTITION, _effect_row(key))
         if stored is None:
             return None
         result: dict[str, Any] = json.loads(unpack(stored, "value"))
@@ -310,37 +305,6 @@ class TableFollowUps:
         return sorted(found, key=lambda e: (e["at"], e["key"]))
 
     # --- rows ------------------------------------------------------------------------------
-
-    def table(self) -> TableClient:
-        with self._lock:
-            if self._table is None:
-                table = table_client(self.settings)
-                azure_storage.create_if_missing(SYSTEM, table.create_table)
-                self._table = table
-            return self._table
-
-    def _run(self, operation: Callable[[TableClient], Any]) -> Any:
-        table = self.table()
-        return azure_storage.call(SYSTEM, lambda: operation(table))
-
-    def _get(self, row: str) -> Any:
-        def get(table: TableClient) -> Any:
-            try:
-                return table.get_entity(PARTITION, row)
-            except ResourceNotFoundError:
-                return None
-
-        return self._run(get)
-
-    def _insert(self, entity: dict[str, Any]) -> bool:
-        def insert(table: TableClient) -> bool:
-            try:
-                table.create_entity(entity)
-            except ResourceExistsError:
-                return False
-            return True
-
-        return bool(self._run(insert))
 
     def _transaction(self, operations: list[Any]) -> bool:
         """Run ``operations`` as one; False when a row changed, appeared or went meanwhile."""

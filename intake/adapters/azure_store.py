@@ -21,27 +21,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
-    ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
 from azure.data.tables import TableClient, UpdateMode
 
 from intake.adapters import azure_storage
+from intake.adapters.azure_table import SYSTEM, TableRows, table_client
 from intake.config import Settings
 from intake.doctor import Check
 from intake.errors import ExternalRejected, ExternalUnavailable, RequestNotFound
 from intake.models import RequestRecord, RequestStatus, Vote, utcnow
 
-SYSTEM = "Table Storage"
 KEY_PARTITION = "key"
 REQUEST_ROW = "request"
 CARD_ROW = "card"
@@ -88,13 +85,8 @@ def _prefix_filter(prefix: str) -> str:
     return f"RowKey ge '{prefix}' and RowKey lt '{prefix[:-1]};'"
 
 
-class TableStore:
+class TableStore(TableRows):
     """The ``Store`` port on one table (``settings.table_name``)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._table: TableClient | None = None
-        self._lock = threading.Lock()
 
     # --- the port --------------------------------------------------------------------------
 
@@ -359,41 +351,6 @@ class TableStore:
 
     # --- rows ------------------------------------------------------------------------------
 
-    def table(self) -> TableClient:
-        """The table client, created (with the table, if missing) on first use."""
-        with self._lock:  # the workflow runs independent steps on threads
-            if self._table is None:
-                table = _table_client(self.settings)
-                azure_storage.create_if_missing(SYSTEM, table.create_table)
-                self._table = table
-            return self._table
-
-    def _run(self, operation: Callable[[TableClient], Any]) -> Any:
-        table = self.table()
-        return azure_storage.call(SYSTEM, lambda: operation(table))
-
-    def _insert(self, entity: dict[str, Any]) -> bool:
-        """Insert ``entity``; False when its row exists (another writer got there first)."""
-
-        def insert(table: TableClient) -> bool:
-            try:
-                table.create_entity(entity)
-            except ResourceExistsError:
-                return False
-            return True
-
-        return bool(self._run(insert))
-
-    def _get(self, partition: str, row: str) -> dict[str, Any] | None:
-        def get(table: TableClient) -> dict[str, Any] | None:
-            try:
-                return table.get_entity(partition, row)
-            except ResourceNotFoundError:
-                return None
-
-        result: dict[str, Any] | None = self._run(get)
-        return result
-
     def _update_if_unchanged(self, row: Any, changes: dict[str, Any]) -> bool:
         """Merge ``changes`` into ``row`` unless it changed since it was read (its ETag)."""
         entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **changes}
@@ -453,30 +410,11 @@ def _check_size(entity: dict[str, Any]) -> None:
         )
 
 
-def _table_client(settings: Settings) -> TableClient:
-    def connect() -> TableClient:
-        if settings.storage_connection_string.get_secret_value():
-            return TableClient.from_connection_string(
-                azure_storage.connection_string(settings),
-                table_name=settings.table_name,
-                **azure_storage.CLIENT_OPTIONS,
-            )
-        return TableClient(
-            endpoint=azure_storage.account_url(settings, "table"),
-            table_name=settings.table_name,
-            credential=azure_storage.credential(),
-            **azure_storage.CLIENT_OPTIONS,
-        )
-
-    with azure_storage.storage_errors(SYSTEM):
-        return connect()
-
-
 def doctor_checks(settings: Settings) -> list[Check]:
     """Table reachable: read at most one row (read-only; a missing table is created on use)."""
 
     def probe() -> str:
-        table = _table_client(settings)
+        table = table_client(settings)
         try:
             azure_storage.call(
                 SYSTEM, lambda: next(iter(table.list_entities(results_per_page=1)), None)
