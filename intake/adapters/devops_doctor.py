@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -69,7 +70,9 @@ def doctor_checks(settings: Settings) -> list[Check]:
         if state
     )
 
-    def states_exist() -> str:
+    @cache
+    def states() -> list[str]:
+        """The states of the type Intake creates requests as, in the process's order."""
         wit = clients.wit()
         found = with_retries(
             lambda: sdk_call(
@@ -77,11 +80,19 @@ def doctor_checks(settings: Settings) -> list[Check]:
             ),
             system=SYSTEM,
         )
-        names = [s.name for s in found or []]
-        missing = [state for state in wanted_states if state not in names]
-        if missing:
-            raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
-        return ", ".join(wanted_states)
+        return [s.name for s in found or []]
+
+    def states_exist(wanted: dict[str, None]) -> Callable[[], str]:
+        """A check that the type has each of the ``wanted`` states."""
+
+        def check() -> str:
+            names = states()
+            missing = [state for state in wanted if state not in names]
+            if missing:
+                raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
+            return ", ".join(wanted)
+
+        return check
 
     @cache
     def fields_of(work_item_type: str) -> frozenset[str]:
@@ -123,33 +134,9 @@ def doctor_checks(settings: Settings) -> list[Check]:
         [*settings.sla_running_states, *settings.sla_reset_states, *settings.sla_pause_states]
     )
 
-    def sla_states_exist() -> str:
-        wit = clients.wit()
-        found = with_retries(
-            lambda: sdk_call(
-                lambda: wit.get_work_item_type_states(project, settings.work_item_type)
-            ),
-            system=SYSTEM,
-        )
-        names = [s.name for s in found or []]
-        missing = [state for state in sla_states if state not in names]
-        if missing:
-            raise LookupError(f"missing: {', '.join(missing)}; it has: {', '.join(names)}")
-        return ", ".join(sla_states)
-
     def sla_due_field_exists() -> str:
         field = settings.sla_due_field
-        wit = clients.wit()
-        found = with_retries(
-            lambda: sdk_call(
-                lambda: wit.get_work_item_type_fields_with_references(
-                    project, settings.work_item_type
-                )
-            ),
-            system=SYSTEM,
-        )
-        names = {f.reference_name for f in found or []}
-        if field not in names:
+        if field not in fields_of(settings.work_item_type):
             raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
         return field
 
@@ -157,7 +144,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
         Check(
             NAME,
             f"SLA states exist in {settings.work_item_type!r}",
-            sla_states_exist,
+            states_exist(sla_states),
             "set INTAKE_SLA_RUNNING_STATES, INTAKE_SLA_RESET_STATES and "
             "INTAKE_SLA_PAUSE_STATES to states of that type",
         )
@@ -209,7 +196,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
         Check(
             NAME,
             f"states exist in {settings.work_item_type!r}",
-            states_exist,
+            states_exist(wanted_states),
             "set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING, INTAKE_STATE_CLOSED, "
             "INTAKE_STATE_AFTER_PROCEED and INTAKE_STATE_AFTER_BUG_OR_FEATURE (empty: "
             "unchanged) to states of that type (Organization settings > Process), or add "
