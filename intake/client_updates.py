@@ -21,7 +21,7 @@ from intake.attempts import send_once
 from intake.client_notify import CommentNotice, NotifyPolicy, StateNotice, StateVerdict
 from intake.client_status import client_email_result
 from intake.errors import ExternalError, RequestNotFound
-from intake.models import RequestRecord, TrackedItem
+from intake.models import Email, RequestRecord, TrackedItem
 from intake.ports import Services
 from intake.status_page import status_link
 
@@ -120,14 +120,8 @@ def _send_comment(record: RequestRecord, notice: CommentNotice, services: Servic
         status_url=status_link(record, services),
         reply_to=services.settings.mail_sender,
     )
-    message_id = send_once(record, email, services)
-    result = client_email_result(email, message_id, services.clock())
-    result["client_comment"] = {
-        "comment_id": notice.comment_id,
-        "text": notice.text,
-        "at": notice.at.isoformat(),
-    }
-    services.store.record_step(record.request.id, notice.key, result)
+    comment = {"comment_id": notice.comment_id, "text": notice.text, "at": notice.at.isoformat()}
+    _send_and_record(record, notice.key, email, services, client_comment=comment)
     log.info("request %s: #client comment %d emailed", record.request.id, notice.comment_id)
     return notice.key
 
@@ -142,12 +136,20 @@ def _send_state(record: RequestRecord, notice: StateNotice, services: Services) 
         status_url=status_link(record, services),
         reply_to=services.settings.mail_sender,
     )
-    message_id = send_once(record, email, services)
-    result = client_email_result(email, message_id, services.clock())
-    result["notified"] = {"rev": notice.rev, "label": notice.label, "at": notice.at.isoformat()}
-    services.store.record_step(record.request.id, notice.key, result)
+    notified = {"rev": notice.rev, "label": notice.label, "at": notice.at.isoformat()}
+    _send_and_record(record, notice.key, email, services, notified=notified)
     log.info("request %s: state change (rev %d) emailed", record.request.id, notice.rev)
     return notice.key
+
+
+def _send_and_record(
+    record: RequestRecord, key: str, email: Email, services: Services, **details: object
+) -> None:
+    """Send ``email`` once and record it as the request's step ``key``, with ``details`` of
+    what it told the client (the status page and the rules read them)."""
+    message_id = send_once(record, email, services)
+    result = client_email_result(email, message_id, services.clock())
+    services.store.record_step(record.request.id, key, {**result, **details})
 
 
 def _internal_urls(services: Services) -> list[str]:
