@@ -139,6 +139,19 @@ class LocalHostClient:
             time.sleep(0.05)
         raise AssertionError("the steps queue did not drain")
 
+    # --- time -----------------------------------------------------------------------------
+    def set_clock(self, now: str, *, timeout: float = 60) -> None:
+        """Set the local host's clock to ``now`` (ISO 8601); the timers due by then run."""
+        answer = self.http.post(
+            f"{self.base_url}/dev/api/clock", json={"now": now}, timeout=timeout
+        )
+        assert answer.status_code == 200, answer.text
+
+    def run_follow_up(self) -> None:
+        """Run the follow_up timer now, as the Functions admin endpoint does."""
+        answer = self.http.post(f"{self.base_url}/admin/functions/follow_up", timeout=60)
+        assert answer.status_code == 202, answer.text
+
     # --- what people see ------------------------------------------------------------------
     def get(self, path: str) -> Any:
         answer = self.http.get(f"{self.base_url}{path}", timeout=10)

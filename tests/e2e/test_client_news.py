@@ -17,16 +17,6 @@ LINK = re.compile(r"(https?://[^\s\"<>]+/api/status/[A-Za-z0-9_-]+)")
 INTAKE_EMAILS = 2  # the confirmation and the planning words
 
 
-def set_clock(client, now: str) -> None:
-    answer = client.http.post(f"{client.base_url}/dev/api/clock", json={"now": now}, timeout=60)
-    assert answer.status_code == 200, answer.text
-
-
-def run_timer_again(client) -> None:
-    answer = client.http.post(f"{client.base_url}/admin/functions/follow_up", timeout=60)
-    assert answer.status_code == 202, answer.text
-
-
 def person_moves(client, work_item_id: int, state: str) -> None:
     answer = client.http.patch(
         f"{client.base_url}/dev/api/workitems/{work_item_id}",
@@ -51,7 +41,7 @@ def news(client) -> list[dict]:
 
 
 def submitted(client) -> int:
-    set_clock(client, "2026-12-07T09:00:30Z")
+    client.set_clock("2026-12-07T09:00:30Z")
     receipt = client.submit(sample_submission(client_email=CLIENT, title="Blank report")).json()
     client.wait_until_done(receipt["requestId"])
     assert len([m for m in client.outbox() if m["to"] == [CLIENT]]) == INTAKE_EMAILS
@@ -60,17 +50,17 @@ def submitted(client) -> int:
 
 def test_a_client_comment_is_one_email_and_shows_on_the_status_page(local_host):
     work_item_id = submitted(local_host)
-    set_clock(local_host, "2026-12-07T09:01:00Z")
+    local_host.set_clock("2026-12-07T09:01:00Z")
     person_comments(local_host, work_item_id, "internal: their proxy again")
     person_comments(local_host, work_item_id, "#client We found it <b>and</b> fixed it.")
-    set_clock(local_host, "2026-12-07T09:05:00Z")
+    local_host.set_clock("2026-12-07T09:05:00Z")
 
     (email,) = news(local_host)
     assert email["subject"] == f"A message about your request [#{work_item_id}]"
     assert "We found it &lt;b&gt;and&lt;/b&gt; fixed it." in email["html"]
     assert "proxy" not in email["html"] + email["text"]
-    run_timer_again(local_host)
-    set_clock(local_host, "2026-12-07T09:10:00Z")
+    local_host.run_follow_up()
+    local_host.set_clock("2026-12-07T09:10:00Z")
     assert len(news(local_host)) == 1
 
     (link,) = set(LINK.findall(email["text"]))
@@ -81,12 +71,12 @@ def test_a_client_comment_is_one_email_and_shows_on_the_status_page(local_host):
 
 def test_a_person_s_state_change_is_one_email_with_the_new_label(local_host):
     work_item_id = submitted(local_host)
-    set_clock(local_host, "2026-12-07T09:01:00Z")
+    local_host.set_clock("2026-12-07T09:01:00Z")
     person_moves(local_host, work_item_id, "On Hold")
-    set_clock(local_host, "2026-12-07T09:05:00Z")
+    local_host.set_clock("2026-12-07T09:05:00Z")
     assert news(local_host) == []  # younger than the merge window
-    set_clock(local_host, "2026-12-07T09:10:00Z")
-    run_timer_again(local_host)
+    local_host.set_clock("2026-12-07T09:10:00Z")
+    local_host.run_follow_up()
 
     (email,) = news(local_host)
     assert email["subject"] == f"Your request is now: Waiting for information [#{work_item_id}]"
@@ -97,13 +87,13 @@ def test_a_person_s_state_change_is_one_email_with_the_new_label(local_host):
 
 def test_two_changes_within_the_window_are_one_email(local_host):
     work_item_id = submitted(local_host)
-    set_clock(local_host, "2026-12-07T09:01:00Z")
+    local_host.set_clock("2026-12-07T09:01:00Z")
     person_moves(local_host, work_item_id, "On Hold")
-    set_clock(local_host, "2026-12-07T09:03:00Z")
+    local_host.set_clock("2026-12-07T09:03:00Z")
     person_moves(local_host, work_item_id, "Active")
-    set_clock(local_host, "2026-12-07T09:05:00Z")
-    set_clock(local_host, "2026-12-07T09:10:00Z")
-    set_clock(local_host, "2026-12-07T09:15:00Z")
+    local_host.set_clock("2026-12-07T09:05:00Z")
+    local_host.set_clock("2026-12-07T09:10:00Z")
+    local_host.set_clock("2026-12-07T09:15:00Z")
 
     assert [m["subject"] for m in news(local_host)] == [
         f"Your request is now: In progress [#{work_item_id}]"

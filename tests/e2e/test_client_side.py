@@ -27,7 +27,7 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
     local_host, verb, data, last_subject
 ):
     title = "Reports page is blank"
-    set_clock(local_host, "2026-12-07T09:00:00Z")
+    local_host.set_clock("2026-12-07T09:00:00Z")
     receipt = local_host.submit(sample_submission(client_email=CLIENT, title=title)).json()
     local_host.wait_until_done(receipt["requestId"])
     thread = local_host.thread_of(receipt["requestId"])
@@ -37,8 +37,8 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
     board = f"{local_host.base_url}/dev/board#work-item-1"
     person(local_host, "comments", text=f"#client Fixed, see {DEVOPS_URL} and {board}")
     person(local_host, "", state="Active")
-    set_clock(local_host, "2026-12-07T09:05:00Z")
-    set_clock(local_host, "2026-12-07T09:10:00Z")
+    local_host.set_clock("2026-12-07T09:05:00Z")
+    local_host.set_clock("2026-12-07T09:10:00Z")
 
     outbox = local_host.outbox()
     to_client = [m for m in outbox if m["to"] == [CLIENT]]
@@ -69,11 +69,6 @@ def test_no_client_email_of_a_whole_flow_links_to_the_work_item(
 
 
 DEVOPS_URL = "https://dev.azure.com/contoso/Intake/_workitems/edit/1"
-
-
-def set_clock(client, now: str) -> None:
-    answer = client.http.post(f"{client.base_url}/dev/api/clock", json={"now": now}, timeout=60)
-    assert answer.status_code == 200, answer.text
 
 
 def person(client, what: str, **body: str) -> None:

@@ -30,11 +30,6 @@ def deliver(client: Any, **email: Any) -> dict[str, Any]:
     return result
 
 
-def run_follow_up(client: Any) -> None:
-    answer = client.http.post(f"{client.base_url}/admin/functions/follow_up", timeout=60)
-    assert answer.status_code == 202, answer.text
-
-
 def submitted(client: Any) -> tuple[str, dict[str, Any]]:
     """A request whose client has no DevOps identity, and the confirmation email it got."""
     receipt = client.submit(sample_submission(client_email=CLIENT, title="Blank page")).json()
@@ -72,7 +67,7 @@ def test_a_reply_naming_our_email_becomes_one_comment_one_note_and_a_line_on_the
         ],
     }
     deliver(local_host, **email)
-    run_follow_up(local_host)
+    local_host.run_follow_up()
 
     comments = local_host.work_item(1)["comments"][comments_before:]
     assert len(comments) == 1
@@ -88,8 +83,8 @@ def test_a_reply_naming_our_email_becomes_one_comment_one_note_and_a_line_on_the
 
     # The same message read twice (delivered again, the timer run again): nothing new.
     deliver(local_host, **email)
-    run_follow_up(local_host)
-    run_follow_up(local_host)
+    local_host.run_follow_up()
+    local_host.run_follow_up()
     assert len(local_host.work_item(1)["comments"][comments_before:]) == 1
     assert len(local_host.work_item(1)["attachments"]) == 1
     assert len(notes(local_host)) == 1
@@ -111,8 +106,8 @@ def test_the_right_tag_from_the_wrong_sender_writes_nothing_and_goes_to_the_coor
             "messageId": "<stranger-1@evil.example>",
         },
     )
-    run_follow_up(local_host)
-    run_follow_up(local_host)
+    local_host.run_follow_up()
+    local_host.run_follow_up()
 
     assert len(local_host.work_item(1)["comments"]) == comments_before
     assert notes(local_host) == []
@@ -138,7 +133,7 @@ def test_an_out_of_office_is_on_the_page_and_nowhere_else(local_host):
             "headers": {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
         },
     )
-    run_follow_up(local_host)
+    local_host.run_follow_up()
 
     assert len(local_host.work_item(1)["comments"]) == comments_before
     assert notes(local_host) == []
@@ -162,7 +157,7 @@ def test_a_reply_to_a_recently_closed_request_reopens_it(local_host):
             "text": "It is not the proxy: it fails at home too.",
         },
     )
-    run_follow_up(local_host)
+    local_host.run_follow_up()
 
     item = local_host.work_item(1)
     assert item["state"] == "In Planning"
@@ -184,24 +179,20 @@ def test_bad_inbox_input_is_a_problem(local_host):
 def test_a_reply_long_after_closing_becomes_a_new_linked_request_and_the_client_learns_its_number(
     local_host,
 ):
-    def set_clock(now: str) -> None:
-        answer = local_host.http.post(
-            f"{local_host.base_url}/dev/api/clock", json={"now": now}, timeout=120
-        )
-        assert answer.status_code == 200, answer.text
-
-    set_clock("2026-12-07T09:00:00Z")
+    local_host.set_clock("2026-12-07T09:00:00Z", timeout=120)
     request_id, _ = submitted(local_host)
     thread = local_host.thread_of(request_id)
     local_host.click(thread, "Morgan", "close_not_our_problem", {"rootCause": "Proxy"})
     local_host.wait_until_idle()
-    set_clock("2026-12-18T09:01:00Z")  # 11 days later: past INTAKE_REOPEN_DAYS (10)
+    local_host.set_clock(
+        "2026-12-18T09:01:00Z", timeout=120
+    )  # 11 days later: past INTAKE_REOPEN_DAYS (10)
 
     deliver(
         local_host,
         **{"from": CLIENT, "subject": "RE: Your request is closed [#1]", "text": "Back again."},
     )
-    run_follow_up(local_host)
+    local_host.run_follow_up()
 
     assert local_host.work_item(1)["state"] == "Closed"
     assert "became a new request, #2" in local_host.work_item(1)["comments"][-1]["html"]

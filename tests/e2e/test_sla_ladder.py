@@ -28,16 +28,6 @@ SETTINGS = {
 }
 
 
-def set_clock(client: LocalHostClient, now: str) -> None:
-    answer = client.http.post(f"{client.base_url}/dev/api/clock", json={"now": now}, timeout=60)
-    assert answer.status_code == 200, answer.text
-
-
-def run_follow_up_again(client: LocalHostClient) -> None:
-    answer = client.http.post(f"{client.base_url}/admin/functions/follow_up", timeout=60)
-    assert answer.status_code == 202, answer.text
-
-
 def replies(client: LocalHostClient) -> list[dict[str, Any]]:
     return [reply for thread in client.threads() for reply in thread["replies"]]
 
@@ -67,7 +57,7 @@ def card_sla(client: LocalHostClient) -> str:
 
 
 def submitted(client: LocalHostClient, at: str) -> tuple[str, int]:
-    set_clock(client, at)
+    client.set_clock(at)
     receipt = client.submit(SAMPLE).json()
     client.wait_until_done(receipt["requestId"])
     return receipt["requestId"], client.status(receipt["requestId"])["workItemId"]
@@ -90,7 +80,7 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
 
         def step(now: str) -> list[str]:
             before = reminder_keys(client)
-            set_clock(client, now)
+            client.set_clock(now)
             return reminder_keys(client)[len(before) :]
 
         fr, sla = f"fr:{item}:1", f"sla:{item}:1"
@@ -107,7 +97,7 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
         person_acts(client, item, text="Looking into it")  # the first response, late
         assert step("2026-12-16T11:10:00Z") == []
         assert step("2026-12-16T11:15:00Z") == [f"{sla}:warn"]  # Wed 12:15 Paris: 75 %
-        run_follow_up_again(client)  # a second run at the same instant adds nothing
+        client.run_follow_up()  # a second run at the same instant adds nothing
         assert step("2026-12-16T11:20:00Z") == []
         assert step("2026-12-17T08:55:00Z") == []
         assert step("2026-12-17T09:00:00Z") == [f"{sla}:breach"]
@@ -115,11 +105,11 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
         assert escalations(client) == []
         assert step("2026-12-18T08:55:00Z") == []
         assert escalations(client) == []
-        set_clock(client, "2026-12-18T09:00:00Z")  # one business day after the breach
+        client.set_clock("2026-12-18T09:00:00Z")  # one business day after the breach
         mails = escalations(client)
         assert len(mails) == 1 and mails[0]["to"] == ["boss@contoso.example"]
         assert mails[0]["sent_at"].startswith("2026-12-18T09:00:00")
-        run_follow_up_again(client)
+        client.run_follow_up()
         assert len(escalations(client)) == 1
 
         said = {r["key"]: r for r in replies(client)}
@@ -133,9 +123,9 @@ def test_the_ladders_say_each_rung_once_at_its_instant_and_never_at_night(tmp_pa
 
         # Set back to New: cycle 2, the full 3 business days from Fri 11:00 Paris, its own
         # ladder (warning at 75 %: Tue 22 13:15 Paris).
-        set_clock(client, "2026-12-18T09:30:00Z")
+        client.set_clock("2026-12-18T09:30:00Z")
         person_acts(client, item, state="On Hold")
-        set_clock(client, "2026-12-18T10:00:00Z")
+        client.set_clock("2026-12-18T10:00:00Z")
         person_acts(client, item, state="New")
         assert step("2026-12-18T10:05:00Z") == []
         cycle_two = client.status(request_id)["sla"]
@@ -156,11 +146,11 @@ def test_the_digest_three_times_on_a_business_day_and_never_on_a_holiday(tmp_pat
             return [p for p in posts if p["key"].startswith("digest:")]
 
         for now in ("2026-12-22T08:25:00Z", "2026-12-22T08:30:00Z", "2026-12-22T08:35:00Z"):
-            set_clock(client, now)
+            client.set_clock(now)
         assert [d["key"] for d in digests()] == ["digest:2026-12-22:09:30"]
         for now in ("2026-12-22T12:30:00Z", "2026-12-22T16:00:00Z", "2026-12-22T16:05:00Z"):
-            set_clock(client, now)
-        run_follow_up_again(client)
+            client.set_clock(now)
+        client.run_follow_up()
         assert [d["key"] for d in digests()] == [
             "digest:2026-12-22:09:30",
             "digest:2026-12-22:13:30",
@@ -172,11 +162,11 @@ def test_the_digest_three_times_on_a_business_day_and_never_on_a_holiday(tmp_pat
 
         # Wed 23: the 09:30 slot is missed (the timer first runs at 14:00): one late digest,
         # the 13:30 one, which replaces the missed 09:30.
-        set_clock(client, "2026-12-23T13:00:00Z")
-        set_clock(client, "2026-12-23T13:05:00Z")
+        client.set_clock("2026-12-23T13:00:00Z")
+        client.set_clock("2026-12-23T13:05:00Z")
         assert [d["key"] for d in digests()][3:] == ["digest:2026-12-23:13:30"]
 
         # Christmas (a holiday) and the weekend: none.
         for now in ("2026-12-25T08:30:00Z", "2026-12-25T12:30:00Z", "2026-12-26T08:30:00Z"):
-            set_clock(client, now)
+            client.set_clock(now)
         assert len(digests()) == 4
