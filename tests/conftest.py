@@ -85,14 +85,20 @@ def local_host(tmp_path: Path) -> Iterator[Any]:
         yield client
 
 
-@pytest.fixture
-def request_id(world: FakeWorld) -> str:
-    """A request whose intake steps are done (card posted) on the fake world; queue emptied."""
+def submitted_request(world: FakeWorld, submission: dict[str, Any] = SAMPLE) -> str:
+    """A request of ``submission`` whose intake steps are done (card posted) on the fake
+    world, its queue emptied; its id."""
     from intake import workflow
 
     receipt = workflow.submit_request(
-        json.dumps(SAMPLE).encode(), "application/json", world.services
+        json.dumps(submission).encode(), "application/json", world.services
     )
     workflow.run_steps(receipt.request_id, world.services)
     world.queue.messages.clear()
     return receipt.request_id
+
+
+@pytest.fixture
+def request_id(world: FakeWorld) -> str:
+    """A request whose intake steps are done (card posted) on the fake world; queue emptied."""
+    return submitted_request(world)

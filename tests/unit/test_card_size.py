@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from intake import triage, workflow
+from intake import triage
 from intake.adapters.teams_sdk import card_activity
 from intake.models import DecisionKind, VoteChoice
 from intake.submission import MAX_FIELD_CHARS
@@ -21,7 +21,7 @@ from intake.triage_rules import (
     Clicker,
 )
 from tests.adaptive_cards import assert_valid_card, texts
-from tests.conftest import sample_submission
+from tests.conftest import sample_submission, submitted_request
 from tests.people import MORGAN
 from tests.unit.test_triage import channel_card, run_queue
 
@@ -64,12 +64,7 @@ def at_limits(character: str) -> dict[str, Any]:
 
 @pytest.fixture(params=[CJK, "*", "a"], ids=["cjk", "markdown", "ascii"])
 def big_request(request, world) -> str:
-    receipt = workflow.submit_request(
-        json.dumps(at_limits(request.param)).encode(), "application/json", world.services
-    )
-    workflow.run_steps(receipt.request_id, world.services)
-    world.queue.messages.clear()
-    return receipt.request_id
+    return submitted_request(world, at_limits(request.param))
 
 
 def test_the_first_card_of_a_request_at_every_limit_fits(world, big_request):

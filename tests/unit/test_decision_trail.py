@@ -4,28 +4,17 @@ request id field or, made before it, by their old tag."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from intake import triage, workflow
+from intake import triage
 from intake.adapters.local_board import SqliteBoard
 from intake.adapters.sqlite_db import Database
 from intake.messages import Kind
 from intake.models import DecisionKind, WorkItemDraft
-from tests.conftest import SAMPLE
+from tests.conftest import submitted_request
 from tests.fakes import FakeWorld
 from tests.people import MORGAN
 from tests.unit.test_triage import run_queue
-
-
-def started(world: FakeWorld) -> str:
-    receipt = workflow.submit_request(
-        json.dumps(SAMPLE).encode(), "application/json", world.services
-    )
-    workflow.run_steps(receipt.request_id, world.services)
-    world.queue.messages.clear()
-    return receipt.request_id
 
 
 @pytest.mark.parametrize(
@@ -41,7 +30,7 @@ def test_the_request_moves_to_its_configured_state_after_the_decision(settings, 
             update={"state_after_proceed": "Approved", "state_after_bug_or_feature": "Resolved"}
         )
     )
-    request_id = started(world)
+    request_id = submitted_request(world)
     triage.decide(request_id, MORGAN, kind, data, world.services)
     run_queue(world)
     assert world.work_items.items[1]["state"] == state
@@ -49,7 +38,7 @@ def test_the_request_moves_to_its_configured_state_after_the_decision(settings, 
 
 
 def test_an_empty_state_after_the_decision_leaves_the_request_where_it_is(world):
-    request_id = started(world)
+    request_id = submitted_request(world)
     triage.decide(request_id, MORGAN, DecisionKind.CREATE_PBI, {}, world.services)
     run_queue(world)
     assert world.work_items.items[1]["state"] == "In Planning"
@@ -57,7 +46,7 @@ def test_an_empty_state_after_the_decision_leaves_the_request_where_it_is(world)
 
 
 def test_on_proceed_the_client_gets_one_short_email_without_internal_detail(world):
-    request_id = started(world)
+    request_id = submitted_request(world)
     triage.decide(request_id, MORGAN, DecisionKind.CREATE_PBI, {"tasks": "Fix"}, world.services)
     run_queue(world)
     triage.decide(request_id, MORGAN, DecisionKind.SPRINT_URGENT, {}, world.services)
@@ -78,7 +67,7 @@ def test_on_proceed_the_client_gets_one_short_email_without_internal_detail(worl
 
 
 def test_a_bug_or_feature_decision_says_which_on_the_request(world):
-    request_id = started(world)
+    request_id = submitted_request(world)
     triage.decide(
         request_id, MORGAN, DecisionKind.BUG_OR_FEATURE, {"bugOrFeature": "bug"}, world.services
     )
@@ -89,7 +78,7 @@ def test_a_bug_or_feature_decision_says_which_on_the_request(world):
 
 
 def test_a_pbi_made_before_the_field_is_found_by_its_old_tag_and_not_made_again(world):
-    request_id = started(world)
+    request_id = submitted_request(world)
     # An earlier version created the PBI (tagged), then died before recording it.
     world.work_items.create(
         WorkItemDraft(
@@ -123,7 +112,7 @@ def test_the_local_board_finds_by_the_field_then_by_an_old_tag(tmp_path):
 
 
 def test_a_vote_message_queued_by_an_earlier_version_joins_the_trail_without_a_comment(world):
-    request_id = started(world)
+    request_id = submitted_request(world)
     before = len(world.work_items.comments[1])
     world.queue.messages.append(
         {

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from datetime import timedelta
 
-from intake import status_page, triage, workflow
+from intake import status_page, triage
 from intake.cli.status import find_request, revoke
 from intake.models import DecisionKind, utcnow
-from tests.conftest import sample_submission
+from tests.conftest import sample_submission, submitted_request
 from tests.people import MORGAN
 from tests.unit.test_triage import run_queue
 
@@ -21,13 +20,7 @@ NEWCOMER = "pat.newcomer@fabrikam.example"  # no DevOps identity: told by email
 
 
 def submitted(world, **answers):
-    submission = sample_submission(**answers)
-    receipt = workflow.submit_request(
-        json.dumps(submission).encode(), "application/json", world.services
-    )
-    workflow.run_steps(receipt.request_id, world.services)
-    world.queue.messages.clear()
-    return receipt.request_id
+    return submitted_request(world, sample_submission(**answers))
 
 
 def client_emails(world, address=NEWCOMER):
