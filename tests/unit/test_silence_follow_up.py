@@ -290,3 +290,13 @@ def test_faults_at_the_weekly_update_lose_and_repeat_nothing(world, operation, k
         assert [n["key"] for n in scene.notes()] == ["weekly:1:20261207T090000Z"]
     else:
         assert scene.news() == ["No news yet on your request: Being triaged [#1]"]
+
+
+def test_an_item_cached_before_due_by_keeps_the_sla_s_instant():
+    from intake.models import TrackedItem
+
+    old = TrackedItem(1, "r", next_due_at=utc("2026-12-08T12:00"))  # only the SLA wrote it
+    item = with_due(old, "silence", utc("2026-12-20T09:00"))
+    assert item.next_due_at == utc("2026-12-08T12:00")
+    assert with_due(item, SLA, None).next_due_at == utc("2026-12-20T09:00")
+    assert with_due(with_due(item, SLA, None), "silence", None).next_due_at is None
