@@ -161,6 +161,17 @@ param replyAttachmentMaxBytes int = 10485760
 @description('Whether the follow_up timer reads clients\' replies from the sender mailbox.')
 param readInbox bool = true
 
+// --- On Hold relaunches and the weekly update (issue 15) -----------------------------------
+@description('State of a request waiting for something from the client; relaunched, never closed.')
+param stateOnHold string = 'On Hold'
+@description('Calendar days On Hold before each relaunch.')
+param onHoldRelaunchDays int = 21
+@description('Relaunches that ask the client; later ones tell the coordinator only.')
+param maxRelaunches int = 3
+@description('After 7 days without a message to the client: email an update, remind the coordinator, or nothing.')
+@allowed(['email', 'remind', 'off'])
+param weeklyUpdate string = 'email'
+
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
 
@@ -347,6 +358,11 @@ var intakeSettings = {
   // replies by email
   INTAKE_REPLY_ATTACHMENT_MAX_BYTES: string(replyAttachmentMaxBytes)
   INTAKE_READ_INBOX: string(readInbox)
+  // On Hold relaunches and the weekly update
+  INTAKE_STATE_ON_HOLD: stateOnHold
+  INTAKE_ON_HOLD_RELAUNCH_DAYS: string(onHoldRelaunchDays)
+  INTAKE_MAX_RELAUNCHES: string(maxRelaunches)
+  INTAKE_WEEKLY_UPDATE: weeklyUpdate
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -630,6 +630,31 @@ class Settings(BaseSettings):
         True, description="Whether the follow_up timer reads clients' replies from the Inbox."
     )
 
+    # --- On Hold relaunches and the weekly update (issue 15) --------------------------------
+    state_on_hold: str = Field(
+        "On Hold",
+        description="State of a request waiting for something from the client (Talend): "
+        "relaunched every INTAKE_ON_HOLD_RELAUNCH_DAYS, never closed.",
+    )
+    on_hold_relaunch_days: int = Field(
+        21,
+        ge=1,
+        le=365,
+        description="Calendar days (local wall clock) On Hold before each relaunch.",
+    )
+    max_relaunches: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="Relaunches that ask the client; later ones tell the coordinator only.",
+    )
+    weekly_update: Literal["email", "remind", "off"] = Field(
+        "email",
+        description="7 days after the client's last message from us: email them a short "
+        "update (email), ask the coordinator in the triage thread to write one (remind), or "
+        "nothing (off).",
+    )
+
 
 @functools.lru_cache(maxsize=8)
 def _parsed_calendar(text: str) -> BusinessCalendar:

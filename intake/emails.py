@@ -234,3 +234,42 @@ def client_comment(
         message_html=Markup(message_html),  # sanitised by nh3 in client_notify
         message_text=message_text,
     )
+
+
+# --- issue 15: the On Hold relaunch and the weekly update --------------------------------------
+def client_relaunch(
+    request: Request,
+    work_item_id: int,
+    key: str,
+    *,
+    on_hold_since: str,
+    status_url: str,
+    reply_to: str,
+) -> Email:
+    """The request has been On Hold for weeks: ask the client for what is missing."""
+    return compose_for_client(
+        "client_relaunch",
+        key=key,
+        request=request,
+        work_item_id=work_item_id,
+        subject="We are waiting for your information",
+        status_url=status_url,
+        reply_to=reply_to,
+        on_hold_since=on_hold_since,
+    )
+
+
+def client_weekly_update(
+    request: Request, work_item_id: int, key: str, *, label: str, status_url: str, reply_to: str
+) -> Email:
+    """A week without news: the request's state as the client reads it, nothing new yet."""
+    return compose_for_client(
+        "client_weekly_update",
+        key=key,
+        request=request,
+        work_item_id=work_item_id,
+        subject=f"No news yet on your request: {label}",
+        status_url=status_url,
+        reply_to=reply_to,
+        label=label,
+    )

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from intake import inbound, sla_follow_up, triage
+from intake import inbound, silence_follow_up, sla_follow_up, triage
 from intake.client_updates import tell_clients
+from intake.due_instants import CHANGED, with_due
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
 from intake.ports import FollowUps, Services
@@ -76,6 +77,8 @@ def run_follow_up(services: Services) -> FollowUpRun:
     run.said += sla_follow_up.follow_clocks(
         services, sorted({*run.refreshed, *run.due}), now, triage.publish_card
     )
+    # On Hold relaunches and weekly updates of the same items, after the SLA (issue 15).
+    run.said += silence_follow_up.follow_silences(services, sorted({*run.refreshed, *run.due}), now)
     if run.swept or marks or run.due:
         log.info(
             "follow_up: %d swept, %d marked, %d refreshed, %d due, %d said",
@@ -112,6 +115,9 @@ def refresh(work_item_id: int, services: Services, now: datetime) -> TrackedItem
         running=known.running if known else False,
         summary=known.summary if known else {},
     )
+    # Due now until this run's follow-ups have looked at the change: a run that dies first
+    # leaves it to the next one (due_instants.CHANGED, cleared by silence_follow_up).
+    item = with_due(item, CHANGED, now)
     follow_ups.save_item(item)
     return item
 

@@ -34,6 +34,7 @@ from intake.calendar import BusinessCalendar
 from intake.clock_view import ClockView
 from intake.config import Settings
 from intake.doctor import Check
+from intake.due_instants import SLA, with_due
 from intake.errors import ExternalError, RequestNotFound
 from intake.models import Email, Mention, RequestRecord, Step, Thread, TrackedItem, Vote
 from intake.ports import FollowUps, Services
@@ -168,14 +169,10 @@ def follow_item(
     line = card_line(found.sla, rules.calendar).removeprefix("SLA: ")
     shown = item.summary.get("cardLine") or record_card_line(record, rules)
     summary["cardLine"] = line
-    follow_ups.save_item(
-        replace(
-            item,
-            next_due_at=next_due(item.work_item_id, views, said, rules.calendar, rules.ladder, now),
-            running=found.sla.ticking or found.first_response.ticking,
-            summary=summary,
-        )
-    )
+    sla_next = next_due(item.work_item_id, views, said, rules.calendar, rules.ladder, now)
+    running = found.sla.ticking or found.first_response.ticking
+    # The SLA's instant next to the other follow-ups' (due_instants): none clobbers another's.
+    follow_ups.save_item(with_due(replace(item, running=running, summary=summary), SLA, sla_next))
     if line != shown:
         republish_card(record, services, publish)
     return spoken

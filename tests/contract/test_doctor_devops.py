@@ -15,6 +15,7 @@ pytestmark = pytest.mark.contract
 def double(requests_mock, monkeypatch):
     double = DevOpsDouble().install(requests_mock)
     double.add_identity("Casey Coordinator", "casey@contoso.example")
+    double.states["Issue"].append("On Hold")  # the relaunch clock's state (issue 15)
     monkeypatch.setenv("INTAKE_DEVOPS_ORG_URL", double.org_url)
     monkeypatch.setenv("INTAKE_DEVOPS_PROJECT", double.project)
     monkeypatch.setenv("INTAKE_DEVOPS_PAT", double.pat)
@@ -38,6 +39,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
+        "✓ DevOps: On Hold state exists in 'Issue' (On Hold)",
     ]
     assert {r.method for r in requests_mock.request_history} <= {"GET", "OPTIONS"}  # read-only
     for request in requests_mock.request_history:
@@ -50,7 +52,7 @@ def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, 
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: states exist in 'Issue' (missing: Triage; it has: New, In Planning, Active, "
-        "Closed)"
+        "Closed, On Hold)"
     )
     assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
     assert sum(line.startswith("✗") for line in lines) == 1
@@ -63,7 +65,7 @@ def test_a_state_after_a_decision_the_type_lacks_is_a_cross(double, monkeypatch,
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: states exist in 'Issue' (missing: Resolved; it has: New, In Planning, "
-        "Active, Closed)"
+        "Active, Closed, On Hold)"
     )
     assert "INTAKE_STATE_AFTER_BUG_OR_FEATURE" in lines[cross + 1]
     assert sum(line.startswith("✗") for line in lines) == 1
@@ -145,7 +147,19 @@ def test_an_sla_state_or_due_field_the_type_lacks_is_a_cross_with_the_fix(
     crosses = [line for line in lines if line.startswith("✗")]
     assert crosses == [
         "✗ DevOps: SLA states exist in 'Issue' (missing: Waiting; it has: New, In Planning, "
-        "Active, Closed)",
+        "Active, Closed, On Hold)",
         "✗ DevOps: SLA due field exists in 'Issue' (Custom.SLADue is not a field of 'Issue')",
     ]
     assert lines[lines.index(crosses[0]) + 1].startswith("    fix: set INTAKE_SLA_RUNNING_STATES")
+
+
+def test_an_on_hold_state_the_type_lacks_is_a_cross_with_the_fix(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_STATE_ON_HOLD", "Parked")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: On Hold state exists in 'Issue' (missing: Parked; it has: New, In Planning, "
+        "Active, Closed, On Hold)"
+    )
+    assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_ON_HOLD")
+    assert sum(line.startswith("✗") for line in lines) == 1
