@@ -48,7 +48,13 @@ def run(arguments: argparse.Namespace) -> int:
     try:
         return make(settings, hooks) if creating else show(settings, hooks)
     except ExternalError as exc:
-        print(f"DevOps refused or did not answer: {exc.detail}")
+        scope = (
+            " (the PAT needs the Service Hooks: Read, query & manage scope; see "
+            "docs/connect-devops.md)"
+            if exc.remote_status in (401, 403)
+            else ""
+        )
+        print(f"DevOps refused or did not answer: {exc.detail}{scope}")
         return 1
 
 

@@ -220,6 +220,7 @@ def test_a_pat_without_the_scope_is_one_line_with_the_status(devops, capsys):
     assert main(["hooks", "create"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("DevOps refused or did not answer: ") and "401" in out
+    assert "Service Hooks: Read, query & manage" in out
     assert out.count("\n") == 1 and devops.double.pat not in out
 
 
