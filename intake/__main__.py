@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from intake.cli import dev, doctor, package, replay, status
+from intake.cli import dev, doctor, hooks, package, replay, status
 
 # The help's own words: the module docstring's reST backticks read badly in a terminal.
 DESCRIPTION = (
     "Intake's command line: dev (the local host), replay (stuck and poisoned requests), "
     "doctor (check the configured systems), package (the Teams app zip), status (links to "
-    "the clients' status pages: print one, revoke them)."
+    "the clients' status pages: print one, revoke them), hooks (the DevOps service hooks)."
 )
 
 
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     doctor.register(commands)
     package.register(commands)
     status.register(commands)
+    hooks.register(commands)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result

@@ -38,6 +38,7 @@ from intake.ports import (
     Mailer,
     PoisonQueue,
     Queue,
+    ServiceHooks,
     Services,
     Store,
     WorkItems,
@@ -262,15 +263,22 @@ def _directory(settings: Settings, local_db: LocalDb) -> Directory | None:
     return LocalDirectory(settings.people)
 
 
+def service_hooks(settings: Settings) -> ServiceHooks:
+    """DevOps' service hook subscriptions (``intake hooks``); DevOps must be configured."""
+    from intake.adapters.devops_hooks import DevOpsServiceHooks
+
+    return DevOpsServiceHooks(settings)
+
+
 def doctor_checks(settings: Settings) -> list[Check]:
     """The checks ``intake doctor`` runs, gathered here and nowhere else: local files, then
     each configured real system's own checks (each adapter module offers its
     ``doctor_checks``; DevOps keeps them beside its adapter, in ``devops_doctor``)."""
     checks = _local_checks(settings) + [sla_follow_up.calendar_check(settings)]
     if settings.uses_devops:
-        from intake.adapters import devops_doctor
+        from intake.adapters import devops_doctor, devops_hooks
 
-        checks += devops_doctor.doctor_checks(settings)
+        checks += devops_doctor.doctor_checks(settings) + devops_hooks.doctor_checks(settings)
     if settings.uses_graph:
         from intake.adapters import graph_mail
 

@@ -3,8 +3,8 @@
 The hook only marks the work item changed (``follow_up.announce_change``); the ``follow_up``
 timer reads its history on its next run. So the endpoint is fast, a burst of edits costs one
 read, and a lost or repeated notification changes nothing: the sweep (WIQL on
-``System.ChangedDate``) finds whatever a hook missed. See docs/follow-up.md for the
-subscription to create.
+``System.ChangedDate``) finds whatever a hook missed. See docs/connect-devops.md for
+the subscriptions (``python -m intake hooks create`` makes them).
 
 Authentication: DevOps' Web Hooks consumer can send HTTP basic authentication but not a
 function key header of our naming that it would keep secret, so the route is anonymous at the
@@ -24,12 +24,14 @@ from typing import Any
 
 from intake import follow_up
 from intake.errors import IntakeError
+from intake.hook_subscriptions import EVENT_TYPES
 from intake.ports import Services
 
 log = logging.getLogger(__name__)
 
-# The events the subscription sends (docs/follow-up.md); others are answered and ignored.
-WORK_ITEM_EVENTS = ("workitem.updated", "workitem.commented")
+# The events the subscriptions send (intake/hook_subscriptions.py); others are answered and
+# ignored.
+WORK_ITEM_EVENTS = EVENT_TYPES
 MAX_HOOK_BYTES = 1_048_576  # a work item's whole field set can come along; more is not DevOps
 
 

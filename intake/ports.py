@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from intake.config import Settings
+from intake.hook_subscriptions import HookSubscription
 from intake.inbound_mail import InboundAttachment, InboundMessage
 from intake.messages import QueueMessage
 from intake.models import (
@@ -377,6 +378,27 @@ class Mailbox(Protocol):
     def attachments(self, message: InboundMessage, *, max_bytes: int) -> list[InboundAttachment]:
         """The files attached to ``message``; one larger than ``max_bytes`` comes with its
         name, type and size and no content (it is not downloaded)."""
+        ...
+
+
+class ServiceHooks(Protocol):
+    """DevOps service hook subscriptions (``python -m intake hooks``, the doctor); DevOps only:
+    the local board announces changes itself, there is nothing to subscribe to."""
+
+    def project_id(self) -> str:
+        """The id (GUID) of the configured project: subscriptions filter on it."""
+        ...
+
+    def subscriptions(self) -> list[HookSubscription]:
+        """The organisation's Web Hooks subscriptions to work item events (read-only)."""
+        ...
+
+    def create_subscription(self, subscription: HookSubscription) -> HookSubscription:
+        """Create ``subscription``; the answer carries its id."""
+        ...
+
+    def update_subscription(self, subscription: HookSubscription) -> HookSubscription:
+        """Replace the subscription ``subscription.id`` with ``subscription`` (enabled)."""
         ...
 
 

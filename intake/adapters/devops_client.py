@@ -32,6 +32,8 @@ DEVOPS_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"  # Azure DevOps' 
 WIT_AREA = "5264459e-e5e0-4bd8-b118-0985e68a4ec5"
 WORK_AREA = "1d4f49f9-02b9-4e26-b826-2cdb6195f2a9"
 IDENTITY_AREA = "8a3d49b8-91f0-46ef-b33d-dda338c25db3"
+CORE_AREA = "79134c72-4a58-4b42-976c-04e7115f32bf"
+HOOKS_AREA = ""  # service hooks have no resource area: they answer at the organisation URL
 
 # api-version per resource location we call, as declared by the 7.1 specs
 # (wit-7.1-workItemTracking.json, work-7.1-work.json; identities: the ims 7.1 reference).
@@ -47,6 +49,9 @@ SPEC_VERSIONS = {
     "c9175577-28a1-4b06-9197-8636af9f64ad": "7.1",  # GET teamsettings/iterations
     "28010c54-d0c0-4c89-a5b0-1c9e188b9fb7": "7.1",  # GET _apis/identities (vssps)
     "e07b5fa4-1499-494d-a496-64b860fd64ff": "7.1",  # POST {project}/_apis/wit/attachments
+    # Outside the pinned specs, as the 7.1 REST reference releases them (service hooks setup):
+    "603fe2ac-9723-48b9-88ad-09305aa6c6e1": "7.1",  # GET _apis/projects/{project}
+    "fc50d02a-849f-41fb-8af1-0a5216103269": "7.1",  # GET/POST/PUT _apis/hooks/subscriptions
 }
 
 
@@ -79,6 +84,12 @@ class DevOpsClients:
 
     def identity(self) -> Any:
         return self._client("identity", IDENTITY_AREA)
+
+    def core(self) -> Any:
+        return self._client("core", CORE_AREA)
+
+    def hooks(self) -> Any:
+        return self._client("hooks", HOOKS_AREA)
 
     def resource_areas(self) -> dict[str, str]:
         """Area id -> base URL, from ``GET {org}/_apis/ResourceAreas`` (once)."""
@@ -115,6 +126,14 @@ def _client_class(name: str) -> Any:
         from azure.devops.v7_1.work import WorkClient
 
         return WorkClient
+    if name == "core":
+        from azure.devops.v7_1.core import CoreClient
+
+        return CoreClient
+    if name == "hooks":
+        from azure.devops.v7_1.service_hooks import ServiceHooksClient
+
+        return ServiceHooksClient
     from azure.devops.v7_1.identity import IdentityClient
 
     return IdentityClient

@@ -113,6 +113,21 @@ ORG_LOCATIONS = [
         "{project}/{team}/_apis/{area}/teamsettings/{resource}/{id}",
         1,
     ),
+    # Answered by tests/contract/hooks_double.py (service hook subscriptions).
+    (
+        "603fe2ac-9723-48b9-88ad-09305aa6c6e1",
+        "core",
+        "projects",
+        "_apis/{resource}/{*projectId}",
+        4,
+    ),
+    (
+        "fc50d02a-849f-41fb-8af1-0a5216103269",
+        "hooks",
+        "subscriptions",
+        "_apis/{area}/{resource}/{subscriptionId}",
+        1,
+    ),
 ]
 VSSPS_LOCATIONS = [
     (

@@ -40,6 +40,8 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
         "✓ DevOps: On Hold state exists in 'Issue' (On Hold)",
+        "✓ DevOps: service hook subscriptions (work item updated, commented) (not configured: "
+        "the 5-minute sweep finds changes)",
     ]
     assert {r.method for r in requests_mock.request_history} <= {"GET", "OPTIONS"}  # read-only
     for request in requests_mock.request_history:

@@ -56,6 +56,7 @@ RULE_MODULES = [
     "intake.status_token",
     "intake.submission",
     "intake.description",
+    "intake.hook_subscriptions",
 ]
 IO_MODULES = (
     "os",
