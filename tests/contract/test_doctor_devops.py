@@ -15,7 +15,6 @@ pytestmark = pytest.mark.contract
 def double(requests_mock, monkeypatch):
     double = DevOpsDouble().install(requests_mock)
     double.add_identity("Casey Coordinator", "casey@contoso.example")
-    double.states["Issue"].append("On Hold")  # the relaunch clock's state (issue 15)
     monkeypatch.setenv("INTAKE_DEVOPS_ORG_URL", double.org_url)
     monkeypatch.setenv("INTAKE_DEVOPS_PROJECT", double.project)
     monkeypatch.setenv("INTAKE_DEVOPS_PAT", double.pat)
