@@ -161,6 +161,12 @@ param replyAttachmentMaxBytes int = 10485760
 @description('Whether the follow_up timer reads clients\' replies from the sender mailbox.')
 param readInbox bool = true
 
+// asking the client and the no-response cadence (issue 15)
+@description('State of a request waiting for the client\'s answer (Ask the client).')
+param stateWaitingClient string = 'Waiting on Client'
+@description('Business days of the no-response cadence (JSON list): second request, last one, closed.')
+param cadenceDays string = '[5, 9, 10]'
+
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
 
@@ -347,6 +353,9 @@ var intakeSettings = {
   // replies by email
   INTAKE_REPLY_ATTACHMENT_MAX_BYTES: string(replyAttachmentMaxBytes)
   INTAKE_READ_INBOX: string(readInbox)
+  // asking the client and the no-response cadence
+  INTAKE_STATE_WAITING_CLIENT: stateWaitingClient
+  INTAKE_CADENCE_DAYS: cadenceDays
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -252,4 +252,29 @@ def doctor_checks(settings: Settings) -> list[Check]:
             "and select its iterations in Team settings",
         ),
     ]
-    return checks + sla_checks
+    # --- asking the client (issue 15): the state a request waits for the client in -------
+    def waiting_state_exists() -> str:
+        wit = clients.wit()
+        found = with_retries(
+            lambda: sdk_call(
+                lambda: wit.get_work_item_type_states(project, settings.work_item_type)
+            ),
+            system=SYSTEM,
+        )
+        names = [s.name for s in found or []]
+        if settings.state_waiting_client not in names:
+            raise LookupError(
+                f"missing: {settings.state_waiting_client}; it has: {', '.join(names)}"
+            )
+        return settings.state_waiting_client
+
+    waiting_checks = [
+        Check(
+            NAME,
+            f"waiting-on-client state exists in {settings.work_item_type!r}",
+            waiting_state_exists,
+            "set INTAKE_STATE_WAITING_CLIENT to a state of that type, or add the state "
+            "(Organization settings > Process; category In Progress)",
+        )
+    ]
+    return checks + sla_checks + waiting_checks

@@ -125,7 +125,7 @@ VSSPS_LOCATIONS = [
 ]
 
 STATES = {
-    "Issue": ["New", "In Planning", "Active", "Closed"],
+    "Issue": ["New", "In Planning", "Active", "Waiting on Client", "Closed"],
     "Product Backlog Item": ["New", "Approved", "Committed", "Done", "Removed"],
     "Task": ["To Do", "In Progress", "Done"],
     "Bug": ["New", "Approved", "Committed", "Done"],

@@ -38,6 +38,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
+        "✓ DevOps: waiting-on-client state exists in 'Issue' (Waiting on Client)",
     ]
     assert {r.method for r in requests_mock.request_history} <= {"GET", "OPTIONS"}  # read-only
     for request in requests_mock.request_history:
@@ -50,7 +51,7 @@ def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, 
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: states exist in 'Issue' (missing: Triage; it has: New, In Planning, Active, "
-        "Closed)"
+        "Waiting on Client, Closed)"
     )
     assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
     assert sum(line.startswith("✗") for line in lines) == 1
@@ -63,7 +64,7 @@ def test_a_state_after_a_decision_the_type_lacks_is_a_cross(double, monkeypatch,
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: states exist in 'Issue' (missing: Resolved; it has: New, In Planning, "
-        "Active, Closed)"
+        "Active, Waiting on Client, Closed)"
     )
     assert "INTAKE_STATE_AFTER_BUG_OR_FEATURE" in lines[cross + 1]
     assert sum(line.startswith("✗") for line in lines) == 1
@@ -145,7 +146,19 @@ def test_an_sla_state_or_due_field_the_type_lacks_is_a_cross_with_the_fix(
     crosses = [line for line in lines if line.startswith("✗")]
     assert crosses == [
         "✗ DevOps: SLA states exist in 'Issue' (missing: Waiting; it has: New, In Planning, "
-        "Active, Closed)",
+        "Active, Waiting on Client, Closed)",
         "✗ DevOps: SLA due field exists in 'Issue' (Custom.SLADue is not a field of 'Issue')",
     ]
     assert lines[lines.index(crosses[0]) + 1].startswith("    fix: set INTAKE_SLA_RUNNING_STATES")
+
+
+def test_a_waiting_state_the_type_lacks_is_a_cross_naming_the_setting(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_STATE_WAITING_CLIENT", "Pending Customer")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    crosses = [line for line in lines if line.startswith("✗")]
+    assert crosses == [
+        "✗ DevOps: waiting-on-client state exists in 'Issue' (missing: Pending Customer; it "
+        "has: New, In Planning, Active, Waiting on Client, Closed)"
+    ]
+    assert "INTAKE_STATE_WAITING_CLIENT" in lines[lines.index(crosses[0]) + 1]
