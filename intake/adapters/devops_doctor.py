@@ -252,6 +252,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
             "and select its iterations in Team settings",
         ),
     ]
+
     # --- asking the client (issue 15): the state a request waits for the client in -------
     def waiting_state_exists() -> str:
         wit = clients.wit()
