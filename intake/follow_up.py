@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from intake import inbound, sla_follow_up, triage
+from intake import cadence_follow_up, inbound, sla_follow_up, triage
 from intake.client_updates import tell_clients
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
@@ -76,6 +76,7 @@ def run_follow_up(services: Services) -> FollowUpRun:
     run.said += sla_follow_up.follow_clocks(
         services, sorted({*run.refreshed, *run.due}), now, triage.publish_card
     )
+    run.said += cadence_follow_up.follow_waits(services, sorted({*run.refreshed, *run.due}), now)
     if run.swept or marks or run.due:
         log.info(
             "follow_up: %d swept, %d marked, %d refreshed, %d due, %d said",

@@ -234,6 +234,13 @@ def build_application(services: Services) -> AgentApplication[TurnState]:
 
     app.adaptive_card.action_execute("vote")(card_action(vote))
     app.adaptive_card.action_execute("refresh")(card_action(refresh))
+
+    def ask(request_id: str, clicker: Clicker, data: dict[str, Any]) -> dict[str, Any]:
+        from intake import ask_client  # the card's other verbs' module stays small
+
+        return ask_client.ask(request_id, clicker, data, services)
+
+    app.adaptive_card.action_execute("ask_client")(card_action(ask))
     for kind in DecisionKind:
 
         def decide(
