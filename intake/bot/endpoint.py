@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 MAX_ACTIVITY_BYTES = 64 * 1024
 MAX_ACTIVITY_NESTING = 64
 CARD_ACTION = "adaptiveCard/action"  # the one invoke name Teams sends for Action.Execute
-VERBS = ("vote", "refresh", *(kind.value for kind in DecisionKind))
+VERBS = ("vote", "refresh", "ask_client", *(kind.value for kind in DecisionKind))
 NOT_ITS_CARD = "This card action does not come from its request's triage card."
 __all__ = ["MAX_ACTIVITY_BYTES", "NEUTRAL_ANSWER", "TeamsBot", "current"]
 
