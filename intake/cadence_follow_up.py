@@ -97,7 +97,12 @@ def follow_wait(item: TrackedItem, services: Services, now: datetime) -> list[st
     settings = services.settings
     wait = current_wait(item.updates, settings.state_waiting_client)
     said: list[str] = []
+    base = item.next_due_at  # the SLA's, saved by its run just before this one
     if _has_work(item, record, wait, services, now):
+        # Due until it is done: a worker that dies below leaves the item due, so the next
+        # run finds what it left (the SLA's run sets ``next_due_at`` from its clocks alone).
+        if base is None or base > now:
+            _follow_ups_of(services).save_item(replace(item, next_due_at=now))
         owner = f"cadence-{uuid.uuid4().hex}"
         if not store.acquire_lease(record.request.id, owner, LEASE_SECONDS):
             _follow_ups_of(services).mark_changed(item.work_item_id, now)
@@ -111,7 +116,7 @@ def follow_wait(item: TrackedItem, services: Services, now: datetime) -> list[st
                 said += _follow(item, record, wait, services, now)
         finally:
             store.release_lease(record.request.id, owner)
-    _save_next_due(item.work_item_id, record, wait, services, now)
+    _save_next_due(item.work_item_id, base, record, wait, services, now)
     return said
 
 
@@ -322,13 +327,15 @@ def _finish_closing(item: TrackedItem, record: RequestRecord, services: Services
 
 def _save_next_due(
     work_item_id: int,
+    base: datetime | None,
     record: RequestRecord,
     wait: Wait | None,
     services: Services,
     now: datetime,
 ) -> None:
-    """Lower the item's ``next_due_at`` to the cadence's next instant (the SLA's run set it
-    from its own clocks just before), and keep the wait in this module's summary key."""
+    """Lower the item's ``next_due_at`` (``base``: as the SLA's run set it from its own clocks
+    just before) to the cadence's next instant, and keep the wait in this module's summary
+    key."""
     follow_ups = services.follow_ups
     if follow_ups is None:
         return
@@ -347,7 +354,7 @@ def _save_next_due(
         if mine is not None and mine < now:
             mine = now  # due and not said (it failed): the next run tries again
         summary = {"rev": wait.rev, "since": _iso(wait.since), "next": _iso(mine)}
-    nexts = [t for t in (item.next_due_at, mine) if t is not None]
+    nexts = [t for t in (base, mine) if t is not None]
     next_due = min(nexts, default=None)
     if next_due == item.next_due_at and item.summary.get(SUMMARY_KEY) == (summary or None):
         return
