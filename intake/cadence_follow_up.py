@@ -25,7 +25,12 @@ and the next run does what is not recorded yet.
 
 The closing's state change is its last part: until it is made the item still waits, so a
 run after a failure finds the wait and finishes it. Its record carries ``state_result``:
-the client is not sent a second, "closed", state email by ``client_updates``.
+the client is not sent a second, "closed", state email by ``client_updates``. One window
+remains: a worker that dies after DevOps closed the item and before that record (one store
+write) leaves the change unrecorded; the next run records it from the history
+(``_finish_closing``), but if ``client_updates`` looks at the item first, after its merge
+window, the client also gets the plain "your request is now Closed" email. Said twice in
+other words, never lost.
 """
 
 from __future__ import annotations
