@@ -347,9 +347,10 @@ def _save_next_due(
     item = follow_ups.item(work_item_id)  # as the SLA's run left it
     if item is None:
         return
-    record = services.store.get_request(record.request.id)
     mine: datetime | None = None
     summary: dict[str, Any] = {}
+    if wait is not None:
+        record = services.store.get_request(record.request.id)  # with this run's steps
     if wait is not None and answered(wait, item.updates, record) is None:
         steps = cadence(services.settings.business_calendar, wait.since, _days(services))
         pending = [

@@ -135,15 +135,18 @@ def answered(
 
 
 def question_of(wait: Wait, record: RequestRecord) -> str:
-    """What the client was asked for this wait: the latest question asked with the card, or
-    ``#client`` comment emailed, from before the wait started up to ``QUESTION_WINDOW`` after
-    it (a person may move the item first and write the comment next)."""
+    """What the client was asked for this wait: the latest question asked with the card
+    (before the wait, or during it: asking again repeats the new question), or ``#client``
+    comment emailed up to ``QUESTION_WINDOW`` after the wait started (a person may move the
+    item first and write the comment next; later comments are news, not the question)."""
     latest: tuple[datetime, str] | None = None
     for step, result in record.steps.items():
         text, at = _question_in(step, result)
-        if text and at is not None and at <= wait.since + QUESTION_WINDOW:
-            if latest is None or at >= latest[0]:
-                latest = (at, text)
+        if not text or at is None:
+            continue
+        asked = step.startswith(ASK_PREFIX)
+        if (asked or at <= wait.since + QUESTION_WINDOW) and (latest is None or at >= latest[0]):
+            latest = (at, text)
     return latest[1] if latest else NO_QUESTION
 
 

@@ -151,3 +151,28 @@ def test_a_reply_on_day_6_stops_the_cadence_and_the_request_goes_back(tmp_path):
         assert len(to_client(client)) == before + 2  # no Day 9 email, no closing
         assert client.work_item(item)["state"] == "In Planning"
         assert client.status(request_id)["workItemId"] == item
+
+
+def test_moved_to_waiting_in_devops_with_a_client_comment_starts_the_same_cadence(tmp_path):
+    with LocalHostClient.started(tmp_path / "host", calendar=CALENDAR) as client:
+        set_clock(client, "2026-12-15T08:30:00Z")
+        receipt = client.submit(sample_submission(client_email=CLIENT, title="Blank page")).json()
+        client.wait_until_done(receipt["requestId"])
+        item = client.status(receipt["requestId"])["workItemId"]
+        set_clock(client, ASKED_AT)
+        morgan = "morgan@contoso.example"
+        url = f"{client.base_url}/dev/api/workitems/{item}"
+        answer = client.http.patch(url, json={"by": morgan, "state": "Waiting on Client"})
+        assert answer.status_code == 200, answer.text
+        answer = client.http.post(
+            f"{url}/comments", json={"by": morgan, "text": "#client Which version do you run?"}
+        )
+        assert answer.status_code in (200, 201), answer.text
+        set_clock(client, "2026-12-15T10:10:00Z")  # the comment is emailed (client updates)
+        before = len(to_client(client))
+        set_clock(client, DAY_5)
+        run_follow_up_again(client)
+        (again,) = to_client(client)[before:]
+        assert again["subject"].startswith("We are still waiting for your answer")
+        assert "Which version do you run?" in again["text"]
+        assert client.work_item(item)["state"] == "Waiting on Client"

@@ -196,3 +196,6 @@ def test_the_question_repeated_is_the_card_s_or_the_client_comment_around_the_st
     assert question_of(wait, record(**{"ask:1": asked, "client-comment:1:8": late})) == (
         "Which browser?"
     )
+    # Asked again with the card during the wait: the new question is the one repeated.
+    second = {"question": "And the version?", "at": paris("2026-12-17 09:00").isoformat()}
+    assert question_of(wait, record(**{"ask:1": asked, "ask:2": second})) == "And the version?"
