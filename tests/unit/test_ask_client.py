@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from intake import ask_client, messages, triage
+from intake.client_status import client_label
 from intake.errors import InvalidDecision
 from intake.models import DecisionKind, Request, RequestRecord
 from intake.triage_rules import Clicker
@@ -199,3 +200,11 @@ def test_the_question_repeated_is_the_card_s_or_the_client_comment_around_the_st
     # Asked again with the card during the wait: the new question is the one repeated.
     second = {"question": "And the version?", "at": paris("2026-12-17 09:00").isoformat()}
     assert question_of(wait, record(**{"ask:1": asked, "ask:2": second})) == "And the version?"
+
+
+def test_the_client_reads_the_waiting_state_as_waiting_for_their_answer(world: FakeWorld):
+    assert client_label("Waiting on Client", world.settings) == "Waiting for your answer"
+    relabelled = world.settings.model_copy(
+        update={"client_state_labels": {"Waiting on Client": "We need you"}}
+    )
+    assert client_label("waiting on client", relabelled) == "We need you"
