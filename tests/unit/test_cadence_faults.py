@@ -23,6 +23,7 @@ from intake.triage_rules import Clicker
 from tests.fakes import FakeWorld
 from tests.unit.test_sla import History, paris
 from tests.unit.test_sla_faults import PARIS_JSON, Clock
+from tests.unit.test_sla_ladder import PARIS as CALENDAR
 
 CASEY = Clicker("29:1-casey-local", "Casey Coordinator", "00000000-0000-0000-0000-00000000ca5e")
 ASKED, DAY_5, DAY_9, DAY_10 = (
@@ -55,7 +56,7 @@ class Board:
         fake.set_state = set_state  # type: ignore[method-assign]
 
     def local_now(self) -> str:
-        return self.clock.at.astimezone(paris("2026-12-01 00:00").tzinfo).strftime("%Y-%m-%d %H:%M")
+        return self.clock.at.astimezone(CALENDAR.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def a_request_and_its_board(tmp_path) -> tuple[FakeWorld, Any, Clock, Board]:
@@ -216,3 +217,27 @@ def test_an_ask_whose_call_fails_is_finished_once_by_the_queue_or_the_timer(
     assert found["states"] == [WAITING]
     record = world.store.get_request(world_request(world))
     assert ask_client.is_sent(record, 1)
+
+
+def test_the_timer_wakes_at_the_next_cadence_step_and_the_sla_keeps_its_summary(tmp_path):
+    world, services, clock, board = a_request_and_its_board(tmp_path)
+    ask(world, services, clock)
+    ask_client.run_asks(world_request(world), services)
+    run(services, clock, ASKED, 1)
+    item = services.follow_ups.item(board.id)
+    assert item.next_due_at == paris(DAY_5)
+    assert item.summary["cadence"] == {
+        "rev": 3,
+        "since": paris(ASKED).isoformat(),
+        "next": paris(DAY_5).isoformat(),
+    }
+    assert "sla" in item.summary and "said" in item.summary  # the SLA's own keys, untouched
+    assert [i.work_item_id for i in services.follow_ups.due(paris(DAY_5))] == [board.id]
+    run(services, clock, DAY_5)
+    assert services.follow_ups.item(board.id).next_due_at == paris(DAY_9)
+    run(services, clock, DAY_10)
+    assert services.follow_ups.item(board.id).summary["cadence"]["next"] is None  # all said
+    run(services, clock, DAY_10, 5)  # the closing's change swept: no wait any more
+    closed = services.follow_ups.item(board.id)
+    assert closed.summary["cadence"] is None
+    assert closed.next_due_at is None or closed.next_due_at > paris(DAY_10)
