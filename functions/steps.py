@@ -23,7 +23,7 @@ Handler = Callable[[Any, "Services"], None]
 @functools.cache
 def handlers() -> dict[str, Handler]:
     """The use case that runs each kind of message (the kinds: ``intake/messages.py``)."""
-    from intake import heap, triage, workflow
+    from intake import ask_client, heap, triage, workflow
     from intake.messages import Kind
 
     def run_steps(message: Any, services: Services) -> None:
@@ -37,6 +37,9 @@ def handlers() -> dict[str, Handler]:
         ),
         Kind.COPY_VOTE: triage.copy_vote,
         Kind.PUBLISH_CARD: lambda message, services: triage.publish_card(
+            message.request_id, services
+        ),
+        Kind.ASK_CLIENT: lambda message, services: ask_client.run_asks(
             message.request_id, services
         ),
     }

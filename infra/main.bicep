@@ -171,6 +171,11 @@ param maxRelaunches int = 3
 @description('After 7 days without a message to the client: email an update, remind the coordinator, or nothing.')
 @allowed(['email', 'remind', 'off'])
 param weeklyUpdate string = 'email'
+// asking the client and the no-response cadence (issue 15)
+@description('State of a request waiting for the client\'s answer (Ask the client).')
+param stateWaitingClient string = 'Waiting on Client'
+@description('Business days of the no-response cadence (JSON list): second request, last one, closed.')
+param cadenceDays string = '[5, 9, 10]'
 
 // --- storage -------------------------------------------------------------------------------
 param tableName string = 'intake'
@@ -363,6 +368,9 @@ var intakeSettings = {
   INTAKE_ON_HOLD_RELAUNCH_DAYS: string(onHoldRelaunchDays)
   INTAKE_MAX_RELAUNCHES: string(maxRelaunches)
   INTAKE_WEEKLY_UPDATE: weeklyUpdate
+  // asking the client and the no-response cadence
+  INTAKE_STATE_WAITING_CLIENT: stateWaitingClient
+  INTAKE_CADENCE_DAYS: cadenceDays
 }
 
 module functionApp 'modules/functionapp.bicep' = {

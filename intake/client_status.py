@@ -80,6 +80,7 @@ def client_label(state: str, settings: Settings) -> str:
         settings.state_new: "Received",
         settings.state_planning: "Being triaged",
         settings.state_closed: "Closed",
+        settings.state_waiting_client: "Waiting for your answer",  # Ask the client (issue 15)
         **settings.client_state_labels,
     }
     by_name = {name.strip().lower(): label for name, label in labels.items()}

@@ -655,6 +655,25 @@ class Settings(BaseSettings):
         "nothing (off).",
     )
 
+    # --- asking the client and the non-responsive cadence (issue 15) -------------------------
+    state_waiting_client: str = Field(
+        "Waiting on Client",
+        description="State of a request waiting for the client's answer (Ask the client); "
+        "the no-response cadence runs while the request is in it.",
+    )
+    cadence_days: list[int] = Field(
+        [5, 9, 10],
+        description="Business days of the no-response cadence, Day 1 being the day the wait "
+        "started (JSON list): a second request, the last one, then closed for no response.",
+    )
+
+    @field_validator("cadence_days")
+    @classmethod
+    def _cadence_days_increase(cls, value: list[int]) -> list[int]:
+        if not value or any(day < 1 for day in value) or value != sorted(set(value)):
+            raise ValueError("a JSON list of increasing business days from 1, like [5, 9, 10]")
+        return value
+
 
 @functools.lru_cache(maxsize=8)
 def _parsed_calendar(text: str) -> BusinessCalendar:

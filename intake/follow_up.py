@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from intake import inbound, silence_follow_up, sla_follow_up, triage
+from intake import cadence_follow_up, inbound, silence_follow_up, sla_follow_up, triage
 from intake.client_updates import tell_clients
 from intake.due_instants import CHANGED, with_due
 from intake.errors import ExternalRejected
@@ -77,7 +77,10 @@ def run_follow_up(services: Services) -> FollowUpRun:
     run.said += sla_follow_up.follow_clocks(
         services, sorted({*run.refreshed, *run.due}), now, triage.publish_card
     )
-    # On Hold relaunches and weekly updates of the same items, after the SLA (issue 15).
+    # The no-response cadence of a request waiting on its client (issue 15).
+    run.said += cadence_follow_up.follow_waits(services, sorted({*run.refreshed, *run.due}), now)
+    # On Hold relaunches and weekly updates of the same items, after the SLA (issue 15); last:
+    # it clears the "look at it now" mark refresh() leaves on a changed item.
     run.said += silence_follow_up.follow_silences(services, sorted({*run.refreshed, *run.due}), now)
     if run.swept or marks or run.due:
         log.info(

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     RUN_DECISION = "run_decision"  # the steps of its triage decision (triage.run_decision)
     COPY_VOTE = "copy_vote"  # one vote copied to the work item's discussion
     PUBLISH_CARD = "publish_card"  # the triage card updated for everyone
+    ASK_CLIENT = "ask_client"  # the question to the client sent (ask_client.run_asks)
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,16 @@ class PublishCard:
     kind: ClassVar[Kind] = Kind.PUBLISH_CARD
 
 
-QueueMessage = RunSteps | RunDecision | CopyVote | PublishCard
+@dataclass(frozen=True)
+class AskClient:
+    request_id: str
+    kind: ClassVar[Kind] = Kind.ASK_CLIENT
+
+
+QueueMessage = RunSteps | RunDecision | CopyVote | PublishCard | AskClient
 
 BY_KIND: dict[str, type[QueueMessage]] = {
-    cls.kind.value: cls for cls in (RunSteps, RunDecision, CopyVote, PublishCard)
+    cls.kind.value: cls for cls in (RunSteps, RunDecision, CopyVote, PublishCard, AskClient)
 }
 
 

@@ -33,6 +33,7 @@ from intake.triage_rules import (
     scrum_master_teams_ids,
     tally_text,
 )
+from intake.waiting import coordinator_teams_ids
 
 log = logging.getLogger(__name__)
 YOUR_VOTE_MARK = "✓ "
@@ -128,6 +129,7 @@ def _render(
     # the voters (each sees their own vote); at most 60, Teams' limit.
     refresh = [
         *scrum_master_teams_ids(settings, state.scrum_master_ids),
+        *coordinator_teams_ids(settings),  # their view can Ask the client
         *(vote.voter_id for vote in state.votes),
     ]
     card["refresh"]["userIds"] = list(dict.fromkeys(refresh))[: room.refresh_users]
@@ -156,6 +158,8 @@ def _render(
         body.append(_decide(record.request.id, refusal, room))
     elif scrum_master and state.awaits_plan:
         body.append(_with_request_id(load_card("scrum_master_plan"), record.request.id))
+    if _asks(state, settings, viewer, scrum_master):
+        body.append(_with_request_id(load_card("ask_client"), record.request.id))
     headline = element(card, "headline")
     body.remove(headline)
     # Once decided, the headline's question is answered: the answer takes its place.
@@ -166,6 +170,17 @@ def _render(
         top.append(note)
     card["body"] = [*top, *body]
     return card
+
+
+def _asks(state: TriageState, settings: Settings, viewer: str, scrum_master: bool) -> bool:
+    """**Ask the client** is the coordinator's and the scrum masters' (the server checks the
+    role again), on a request with a work item that its decision did not close."""
+    decision = state.decision
+    if state.record.work_item_id is None or (
+        decision is not None and decision.kind is DecisionKind.NOT_OUR_PROBLEM
+    ):
+        return False
+    return scrum_master or bool(viewer and viewer in coordinator_teams_ids(settings))
 
 
 def _voters(state: TriageState, room: Room) -> dict[str, Any]:

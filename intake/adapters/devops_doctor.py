@@ -161,24 +161,11 @@ def doctor_checks(settings: Settings) -> list[Check]:
         )
 
     # --- On Hold relaunches (issue 15): the state the relaunch clock reads ----------------
-    def on_hold_state_exists() -> str:
-        wit = clients.wit()
-        found = with_retries(
-            lambda: sdk_call(
-                lambda: wit.get_work_item_type_states(project, settings.work_item_type)
-            ),
-            system=SYSTEM,
-        )
-        names = [s.name for s in found or []]
-        if settings.state_on_hold not in names:
-            raise LookupError(f"missing: {settings.state_on_hold}; it has: {', '.join(names)}")
-        return settings.state_on_hold
-
     follow_checks = [
         Check(
             NAME,
             f"On Hold state exists in {settings.work_item_type!r}",
-            on_hold_state_exists,
+            states_exist({settings.state_on_hold: None}),
             "set INTAKE_STATE_ON_HOLD to the state of that type in which a request waits for "
             "the client (Organization settings > Process), or add the state",
         )
@@ -263,4 +250,14 @@ def doctor_checks(settings: Settings) -> list[Check]:
             "and select its iterations in Team settings",
         ),
     ]
-    return checks + sla_checks + follow_checks
+    # --- asking the client (issue 15): the state a request waits for the client in -------
+    waiting_checks = [
+        Check(
+            NAME,
+            f"waiting-on-client state exists in {settings.work_item_type!r}",
+            states_exist({settings.state_waiting_client: None}),
+            "set INTAKE_STATE_WAITING_CLIENT to a state of that type, or add the state "
+            "(Organization settings > Process; category In Progress)",
+        )
+    ]
+    return checks + sla_checks + follow_checks + waiting_checks

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 MAX_ACTIVITY_BYTES = 64 * 1024
 MAX_ACTIVITY_NESTING = 64
 CARD_ACTION = "adaptiveCard/action"  # the one invoke name Teams sends for Action.Execute
-VERBS = ("vote", "refresh", *(kind.value for kind in DecisionKind))
+VERBS = ("vote", "refresh", "ask_client", *(kind.value for kind in DecisionKind))
 NOT_ITS_CARD = "This card action does not come from its request's triage card."
 __all__ = ["MAX_ACTIVITY_BYTES", "NEUTRAL_ANSWER", "TeamsBot", "current"]
 
@@ -234,6 +234,13 @@ def build_application(services: Services) -> AgentApplication[TurnState]:
 
     app.adaptive_card.action_execute("vote")(card_action(vote))
     app.adaptive_card.action_execute("refresh")(card_action(refresh))
+
+    def ask(request_id: str, clicker: Clicker, data: dict[str, Any]) -> dict[str, Any]:
+        from intake import ask_client  # the card's other verbs' module stays small
+
+        return ask_client.ask(request_id, clicker, data, services)
+
+    app.adaptive_card.action_execute("ask_client")(card_action(ask))
     for kind in DecisionKind:
 
         def decide(

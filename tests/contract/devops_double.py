@@ -140,7 +140,7 @@ VSSPS_LOCATIONS = [
 ]
 
 STATES = {
-    "Issue": ["New", "In Planning", "Active", "Closed", "On Hold"],
+    "Issue": ["New", "In Planning", "Active", "Waiting on Client", "Closed", "On Hold"],
     "Product Backlog Item": ["New", "Approved", "Committed", "Done", "Removed"],
     "Task": ["To Do", "In Progress", "Done"],
     "Bug": ["New", "Approved", "Committed", "Done"],

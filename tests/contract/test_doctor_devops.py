@@ -39,6 +39,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
         "✓ DevOps: On Hold state exists in 'Issue' (On Hold)",
+        "✓ DevOps: waiting-on-client state exists in 'Issue' (Waiting on Client)",
         "✓ DevOps: service hook subscriptions (work item updated, commented) (not configured: "
         "the 5-minute sweep finds changes)",
     ]
@@ -53,7 +54,7 @@ def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, 
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: states exist in 'Issue' (missing: Triage; it has: New, In Planning, Active, "
-        "Closed, On Hold)"
+        "Waiting on Client, Closed, On Hold)"
     )
     assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
     assert sum(line.startswith("✗") for line in lines) == 1
@@ -66,7 +67,7 @@ def test_a_state_after_a_decision_the_type_lacks_is_a_cross(double, monkeypatch,
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: states exist in 'Issue' (missing: Resolved; it has: New, In Planning, "
-        "Active, Closed, On Hold)"
+        "Active, Waiting on Client, Closed, On Hold)"
     )
     assert "INTAKE_STATE_AFTER_BUG_OR_FEATURE" in lines[cross + 1]
     assert sum(line.startswith("✗") for line in lines) == 1
@@ -148,7 +149,7 @@ def test_an_sla_state_or_due_field_the_type_lacks_is_a_cross_with_the_fix(
     crosses = [line for line in lines if line.startswith("✗")]
     assert crosses == [
         "✗ DevOps: SLA states exist in 'Issue' (missing: Waiting; it has: New, In Planning, "
-        "Active, Closed, On Hold)",
+        "Active, Waiting on Client, Closed, On Hold)",
         "✗ DevOps: SLA due field exists in 'Issue' (Custom.SLADue is not a field of 'Issue')",
     ]
     assert lines[lines.index(crosses[0]) + 1].startswith("    fix: set INTAKE_SLA_RUNNING_STATES")
@@ -160,7 +161,19 @@ def test_an_on_hold_state_the_type_lacks_is_a_cross_with_the_fix(double, monkeyp
     lines = devops_lines(capsys.readouterr().out)
     cross = lines.index(
         "✗ DevOps: On Hold state exists in 'Issue' (missing: Parked; it has: New, In Planning, "
-        "Active, Closed, On Hold)"
+        "Active, Waiting on Client, Closed, On Hold)"
     )
     assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_ON_HOLD")
     assert sum(line.startswith("✗") for line in lines) == 1
+
+
+def test_a_waiting_state_the_type_lacks_is_a_cross_naming_the_setting(double, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_STATE_WAITING_CLIENT", "Pending Customer")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    crosses = [line for line in lines if line.startswith("✗")]
+    assert crosses == [
+        "✗ DevOps: waiting-on-client state exists in 'Issue' (missing: Pending Customer; it "
+        "has: New, In Planning, Active, Waiting on Client, Closed, On Hold)"
+    ]
+    assert "INTAKE_STATE_WAITING_CLIENT" in lines[lines.index(crosses[0]) + 1]

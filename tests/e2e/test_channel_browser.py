@@ -108,7 +108,8 @@ def test_the_triage_played_in_the_browser_by_each_role(local_host, browser, tmp_
         button(page, "Plan: sprint-urgent").click()
         page.get_by_text("Sprint-urgent (Morgan Scrum)", exact=False).wait_for(timeout=WAIT_MS)
 
-        # Everyone reads the answer at the top of the card; only the links are left.
+        # Everyone reads the answer at the top of the card; only the links are left, and for
+        # the coordinator and the scrum master, Ask the client (issue 15).
         for person in (ALEX, CASEY, MORGAN):
             be(page, person)
             top = page.locator("#threads article .ac-container").first
@@ -117,7 +118,9 @@ def test_the_triage_played_in_the_browser_by_each_role(local_host, browser, tmp_
             )
             page.get_by_text("Sprint-urgent (Morgan Scrum)", exact=False).wait_for(timeout=WAIT_MS)
             titles = page.locator("#threads .ac-pushButton").all_inner_texts()
-            assert sorted(t.strip() for t in titles) == ["Open PBI #2", "Open in DevOps"], person
+            asks = ["Ask the client"] if person in (CASEY, MORGAN) else []
+            expected = sorted([*asks, "Open PBI #2", "Open in DevOps"])
+            assert sorted(t.strip() for t in titles) == expected, person
             fits(page, width)
         assert problems == []
     pbi = next(w for w in local_host.work_items() if w["type"] == "Product Backlog Item")

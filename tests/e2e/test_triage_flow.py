@@ -85,7 +85,10 @@ def test_support_staff_are_refused_on_every_decision_verb(local_host, thread, ve
 def test_create_pbi_then_sprint_urgent(local_host, thread):
     morgan = local_host.click(thread, "Morgan", "refresh", trigger="automatic")
     assert {"create_pbi", "close_not_our_problem", "create_bug_or_feature"} <= set(verbs(morgan))
-    assert thread["card"]["refresh"]["userIds"] == [local_host.person("Morgan")["teams_id"]]
+    assert thread["card"]["refresh"]["userIds"] == [
+        local_host.person("Morgan")["teams_id"],
+        local_host.person("Casey")["teams_id"],  # the coordinator: Ask the client
+    ]
 
     card = local_host.click(thread, "Morgan", "create_pbi", {"tasks": "Add index\nLoad test"})
     assert any("Working on it" in t for t in texts(card))
@@ -117,7 +120,7 @@ def test_create_pbi_then_sprint_urgent(local_host, thread):
     assert "Voting is closed: this is decided." in texts(late)
 
     morgan = local_host.click(thread, "Morgan", "refresh", trigger="automatic")
-    assert verbs(morgan) == ["sprint_urgent", "handle_in_sprint"]
+    assert verbs(morgan) == ["sprint_urgent", "handle_in_sprint", "ask_client"]
     local_host.click(thread, "Morgan", "sprint_urgent")
     local_host.wait_until_idle()
     pbi = local_host.work_item(pbi["id"])
@@ -131,7 +134,7 @@ def test_create_pbi_then_sprint_urgent(local_host, thread):
         f"Sprint-urgent (decided by Morgan Scrum): PBI #{pbi['id']} is in Sprint 1" in h
         for h in said
     )
-    assert verbs(local_host.click(thread, "Morgan", "refresh")) == []
+    assert verbs(local_host.click(thread, "Morgan", "refresh")) == ["ask_client"]
     assert_valid_card(final)
     assert_valid_card(morgan)
 

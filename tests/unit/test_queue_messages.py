@@ -8,7 +8,7 @@ import json
 import pytest
 
 from intake import messages
-from intake.messages import CopyVote, Kind, PublishCard, RunDecision, RunSteps
+from intake.messages import AskClient, CopyVote, Kind, PublishCard, RunDecision, RunSteps
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,7 @@ from intake.messages import CopyVote, Kind, PublishCard, RunDecision, RunSteps
         RunSteps("r1"),
         RunDecision("r1"),
         PublishCard("r1"),
+        AskClient("r1"),
         CopyVote("r1", key="intake-r1-vote-abc-2026", text="Alex voted <Proceed> é 😀"),
     ],
 )

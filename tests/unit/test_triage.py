@@ -87,8 +87,9 @@ def test_only_scrum_masters_see_and_use_the_decision_actions(world, request_id):
     assert verbs(staff) == ["vote", "vote", "vote"]
     assert set(verbs(master)) >= {"create_pbi", "close_not_our_problem", "create_bug_or_feature"}
     # From the first post on, Teams refreshes the card for the scrum masters automatically.
-    assert channel_card(world)["refresh"]["userIds"] == ["29:1-morgan-local"]
-    assert staff["refresh"]["userIds"] == ["29:1-morgan-local"]
+    # ... and for the coordinator, whose view can Ask the client (issue 15).
+    assert channel_card(world)["refresh"]["userIds"] == ["29:1-morgan-local", "29:1-casey-local"]
+    assert staff["refresh"]["userIds"] == ["29:1-morgan-local", "29:1-casey-local"]
     refused = triage.decide(request_id, ALEX, DecisionKind.CREATE_PBI, {}, world.services)
     assert triage.NOT_SCRUM_MASTER in texts(refused)
     assert not [name for _, name in world.store.claims if name.startswith("decision")]
@@ -118,7 +119,7 @@ def test_create_pbi_makes_a_linked_pbi_with_tasks_and_tells_the_coordinator(worl
     assert mention.html.startswith(f"<p>This dev support issue will proceed: PBI #{pbi_id}")
     assert f"Task #{tasks[0]}: Fix" in mention.html and f"Task #{tasks[1]}: Test" in mention.html
     master = triage.view(request_id, MORGAN, world.services)
-    assert verbs(master) == ["sprint_urgent", "handle_in_sprint"]
+    assert verbs(master) == ["sprint_urgent", "handle_in_sprint", "ask_client"]
     assert any(f"PBI #{pbi_id} created and linked, with 2 tasks." in t for t in texts(master))
     assert_valid_card(master)
 
@@ -135,7 +136,8 @@ def test_sprint_urgent_puts_the_pbi_in_the_current_sprint_at_top_priority(world,
     }
     assert "sprint-urgent" in pbi["tags"]
     final = channel_card(world)
-    assert verbs(final) == [] and verbs(triage.view(request_id, MORGAN, world.services)) == []
+    master = triage.view(request_id, MORGAN, world.services)
+    assert verbs(final) == [] and verbs(master) == ["ask_client"]  # asking stays possible
     assert any("the PBI is in Sprint 7, tagged sprint-urgent" in t for t in texts(final))
     assert_valid_card(final)
 

@@ -153,6 +153,7 @@ def test_a_scrum_masters_teams_id_is_learnt_from_a_click_and_refreshes_every_car
     assert channel_card(group_world)["refresh"]["userIds"] == [
         MORGAN.teams_id,
         RILEY.teams_id,
+        "29:1-casey-local",  # the coordinator (Ask the client)
         ALEX.teams_id,
     ]
     # A new request's card lists them from its first post.
@@ -163,7 +164,11 @@ def test_a_scrum_masters_teams_id_is_learnt_from_a_click_and_refreshes_every_car
     )
     workflow.run_steps(second.request_id, group_world.services)
     cards = [t["card"] for t in group_world.channel.threads.values()]
-    assert [c["refresh"]["userIds"] for c in cards][-1] == [MORGAN.teams_id, RILEY.teams_id]
+    assert [c["refresh"]["userIds"] for c in cards][-1] == [
+        MORGAN.teams_id,
+        RILEY.teams_id,
+        "29:1-casey-local",
+    ]
 
 
 def test_support_staff_clicks_are_not_learnt(group_world, group_request):
