@@ -37,6 +37,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: request id field exists in every type Intake creates (Custom.IntakeRequestId)",
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
+        "✓ DevOps: resolution field exists in 'Issue' (Microsoft.VSTS.Common.ResolvedReason)",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
     ]
     assert {r.method for r in requests_mock.request_history} <= {"GET", "OPTIONS"}  # read-only
@@ -149,3 +150,19 @@ def test_an_sla_state_or_due_field_the_type_lacks_is_a_cross_with_the_fix(
         "✗ DevOps: SLA due field exists in 'Issue' (Custom.SLADue is not a field of 'Issue')",
     ]
     assert lines[lines.index(crosses[0]) + 1].startswith("    fix: set INTAKE_SLA_RUNNING_STATES")
+
+
+def test_a_resolution_field_the_type_lacks_is_a_cross_and_empty_means_no_check(
+    double, monkeypatch, capsys
+):
+    monkeypatch.setenv("INTAKE_RESOLUTION_FIELD", "Custom.Resolution")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: resolution field exists in 'Issue' (Custom.Resolution is not a field of 'Issue')"
+    )
+    assert "INTAKE_RESOLUTION_FIELD" in lines[cross + 1]
+    assert sum(line.startswith("✗") for line in lines) == 1
+    monkeypatch.setenv("INTAKE_RESOLUTION_FIELD", "")
+    assert main(["doctor"]) == 0
+    assert "resolution field" not in capsys.readouterr().out
