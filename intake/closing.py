@@ -51,6 +51,8 @@ def follow_done(
             log.warning("follow_up: work item %d names an unknown request", work_item_id)
         except ExternalError as exc:  # one item's failure must not stop the others
             log.warning("follow_up: work item %d: done not handled (%s)", work_item_id, exc.title)
+            # The sweep's watermark moves on: the mark makes the next run read it again.
+            _follow_ups(services).mark_changed(work_item_id, now)
     return said
 
 
@@ -60,7 +62,8 @@ def _one(work_item_id: int, created: Created, services: Services, now: datetime)
         return []
     state = triage.state_of(created.request_id, services)
     made = state.result(CREATED_BY[created.kind]) or {}
-    if made.get("id") != work_item_id or state.closing is not None:
+    auto = services.settings.auto_close_on_done
+    if made.get("id") != work_item_id or (state.closing is not None and not auto):
         return []  # not the item the decision made, or the request is already being closed
     iteration = iteration_label(created.iteration_path)
     offer: dict[str, Any] = {
@@ -75,7 +78,6 @@ def _one(work_item_id: int, created: Created, services: Services, now: datetime)
     store = services.store
     store.record_step(created.request_id, TriageStep.DONE_OFFER.value, offer)  # write-once
     key = f"done:{work_item_id}:{created.state_rev}"
-    auto = services.settings.auto_close_on_done
     record = state.record
     said: list[str] = []
 
@@ -100,12 +102,16 @@ def _one(work_item_id: int, created: Created, services: Services, now: datetime)
             return services.channel.post(text, key=key, mentions=people).activity_id
         return services.channel.reply(thread, text, key=key, mentions=people)
 
-    if sla_follow_up.say_once(_follow_ups(services), key, send, now):
-        said.append(key)
-    if auto:
-        triage.close_on_done(created.request_id, services)
-    else:
+    follow_ups = _follow_ups(services)
+    if follow_ups.effect(f"{key}#done") is None:
+        if sla_follow_up.say_once(follow_ups, key, send, now):
+            said.append(key)
+        else:  # another run claimed it and has not said it yet: look again next run
+            follow_ups.mark_changed(work_item_id, now)
+    if not auto:
         triage.publish(triage.state_of(created.request_id, services), services)
+    elif state.closing is None:
+        triage.close_on_done(created.request_id, services)
     return said
 
 

@@ -222,6 +222,7 @@ class FakeWorkItems:
 
     def state_categories(self, work_item_type: str) -> dict[str, str]:
         self._op("state_categories")
+        self._op("state_categories", after=True)  # read, then the answer lost
         return {
             "New": "Proposed",
             "Approved": "Proposed",
