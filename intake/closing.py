@@ -70,7 +70,7 @@ def _one(work_item_id: int, created: Created, services: Services, now: datetime)
         "id": work_item_id,
         "type": created.work_item_type,
         "title": created.title,
-        "state": created.state,
+        "itemState": created.state,  # not "state": that key is the request's own (client_notify)
         "iteration": iteration or None,
         "rev": created.state_rev,
         "at": now.isoformat(),

@@ -276,7 +276,7 @@ def _close_offer(state: TriageState) -> dict[str, Any]:
     iteration = offer.get("iteration")
     items["close-loop-text"]["text"] = (
         f"{escape_markdown(str(offer.get('type') or 'Work item'))} #{offer.get('id')} is "
-        f"{escape_markdown(str(offer.get('state') or 'done'))}"
+        f"{escape_markdown(str(offer.get('itemState') or 'done'))}"
         + (f" ({escape_markdown(str(iteration))})." if iteration else ".")
     )
     return _with_request_id(block, state.record.request.id)  # type: ignore[no-any-return]

@@ -72,7 +72,7 @@ def record_done(world: FakeWorld, request_id: str) -> None:
     if pbi is None:
         return  # no PBI yet: nothing can be done
     world.work_items.items[pbi["id"]]["state"] = "Done"
-    offer = {"id": pbi["id"], "type": "Product Backlog Item", "title": "t", "state": "Done"}
+    offer = {"id": pbi["id"], "type": "Product Backlog Item", "title": "t", "itemState": "Done"}
     world.store.record_step(request_id, TriageStep.DONE_OFFER.value, {**offer, "rev": 2})
 
 

@@ -309,6 +309,8 @@ def test_a_done_pbi_is_offered_once_and_the_coordinator_closes_with_done(tmp_pat
     assert "Casey Coordinator" in [m.name for m in offer["mentions"]]
     (thread,) = world.channel.threads.values()
     assert verbs(thread["card"]) == ["close_done"]
+    said = f"Product Backlog Item #{pbi_id} is Done (Sprint 7)."
+    assert said in texts(thread["card"])
     world.work_items.changed_at[pbi_id] = clock.at = T0 + timedelta(minutes=10)
     assert run_follow_up(services).said == [] and len(offers(world)) == 1  # swept again
 

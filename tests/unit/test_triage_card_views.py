@@ -86,7 +86,7 @@ def every_view(world: FakeWorld, request_id: str) -> Iterator[tuple[str, dict[st
     # Closing the loop (issue 15): the PBI is done (what the follow-up run records), the
     # coordinator closes.
     pbi = world.store.records[request_id].steps[TriageStep.CREATE_PBI.value]
-    offer = {"id": pbi["id"], "type": "Product Backlog Item", "state": "Done", "rev": 2}
+    offer = {"id": pbi["id"], "type": "Product Backlog Item", "itemState": "Done", "rev": 2}
     world.store.record_step(request_id, TriageStep.DONE_OFFER.value, offer)
     for role, card in views(world, request_id).items():
         yield f"done/{role}", card
