@@ -82,6 +82,9 @@ def history(work_item_id: int, request_id: str, *, touched: bool = False) -> lis
     return updates
 
 
+SPRINT_READS = 2  # current and coming sprints, once per 30 minutes: not per request
+
+
 class CountingWorkItems:
     """The DevOps port as the timer uses it, in-process, counting every call it makes."""
 
@@ -96,6 +99,15 @@ class CountingWorkItems:
     def updates(self, work_item_id: int) -> list[dict[str, Any]]:
         self.calls["updates"] += 1
         return history(work_item_id, self.request_of[work_item_id], touched=True)
+
+    # The sprints Create PBI offers (issue 15): read by the timer at most every 30 minutes,
+    # two calls whatever the number of requests (``intake/iteration_choices.py``).
+    def current_iteration(self) -> None:
+        self.calls["sprints"] += 1
+
+    def coming_iterations(self) -> list[Any]:
+        self.calls["sprints"] += 1
+        return []
 
     def url(self, work_item_id: int) -> str:  # a string, not a call
         return f"https://dev.azure.com/contoso/Intake/_workitems/edit/{work_item_id}"
@@ -196,7 +208,7 @@ def sla_timer_run(open_requests: int, changed: int) -> dict[str, Any]:
         "digest_run_ms": round(digest_s * 1000, 1),
         "digest_posts": len(posts),
         "digest_said": digest.said,
-        "met": devops_calls <= 1 + changed
+        "met": devops_calls <= 1 + changed + SPRINT_READS
         and baseline_cpu_s * 10_000 / open_requests < 1.0
         and len(posts) == 1,
     }

@@ -160,6 +160,13 @@ param stateAfterBugOrFeature string = ''
 param replyAttachmentMaxBytes int = 10485760
 @description('Whether the follow_up timer reads clients\' replies from the sender mailbox.')
 param readInbox bool = true
+// closing the loop (issue 15)
+@description('Field every close writes its resolution to (empty: not written).')
+param resolutionField string = 'Microsoft.VSTS.Common.ResolvedReason'
+@description('The resolutions a close can give (JSON list).')
+param resolutionCodes string = '["Done", "Working as Intended", "Won\'t Do", "Duplicate", "Cannot Reproduce", "Opened by Mistake", "Configuration Issue", "Needs Project to Fix", "No response"]'
+@description('Close the request as soon as what was made from it is done, without asking.')
+param autoCloseOnDone bool = false
 
 // --- On Hold relaunches and the weekly update (issue 15) -----------------------------------
 @description('State of a request waiting for something from the client; relaunched, never closed.')
@@ -371,6 +378,10 @@ var intakeSettings = {
   // asking the client and the no-response cadence
   INTAKE_STATE_WAITING_CLIENT: stateWaitingClient
   INTAKE_CADENCE_DAYS: cadenceDays
+  // closing the loop
+  INTAKE_RESOLUTION_FIELD: resolutionField
+  INTAKE_RESOLUTION_CODES: resolutionCodes
+  INTAKE_AUTO_CLOSE_ON_DONE: string(autoCloseOnDone)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

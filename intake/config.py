@@ -31,6 +31,18 @@ from intake.errors import ConfigurationError
 from intake.triage_headline import DEFAULT_HEADLINES, HeadlineRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Banno's resolution codes, plus the non-responsive cadence's (issue 15).
+RESOLUTION_CODES = (
+    "Done",
+    "Working as Intended",
+    "Won't Do",
+    "Duplicate",
+    "Cannot Reproduce",
+    "Opened by Mistake",
+    "Configuration Issue",
+    "Needs Project to Fix",
+    "No response",
+)
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "xxx", "todo", "placeholder"}
 
 
@@ -673,6 +685,25 @@ class Settings(BaseSettings):
         if not value or any(day < 1 for day in value) or value != sorted(set(value)):
             raise ValueError("a JSON list of increasing business days from 1, like [5, 9, 10]")
         return value
+
+    # --- closing the loop: resolution codes, fix version, done -> close (issue 15) ----------
+    resolution_field: str = Field(
+        "Microsoft.VSTS.Common.ResolvedReason",
+        pattern=r"^$|^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$",
+        description="Field of the request's work item every close writes its resolution to "
+        "(and reopening clears); empty: not written.",
+    )
+    resolution_codes: list[str] = Field(
+        list(RESOLUTION_CODES),
+        min_length=1,
+        description="The resolutions a close can give (JSON list or comma-separated); the "
+        "first of Not our problem's choices shown is Won't Do when listed.",
+    )
+    auto_close_on_done: bool = Field(
+        False,
+        description="Close the request (resolution Done) and tell the client as soon as the "
+        "PBI/Bug/Feature made from it is done, without asking in the triage thread.",
+    )
 
 
 @functools.lru_cache(maxsize=8)

@@ -28,6 +28,10 @@ from intake.models import (
 from intake.ports import Services
 from intake.status_page import status_link
 from intake.triage_rules import (
+    BACKLOG,
+    CURRENT_SPRINT,
+    DEFAULT_NOT_OUR_PROBLEM,
+    DONE,
     TriageState,
     TriageStep,
 )
@@ -39,14 +43,31 @@ CHILD = "System.LinkTypes.Hierarchy-Forward"
 
 
 def create_pbi(state: TriageState, services: Services) -> dict[str, Any]:
+    """The PBI, in the iteration the scrum master chose (issue 15: its fix version)."""
     settings = services.settings
-    return _create_once(
+    chosen = _decision(state).iteration
+    path = chosen
+    if chosen == CURRENT_SPRINT:
+        current = services.work_items.current_iteration()
+        path = current.path if current is not None else ""  # none current: the backlog
+    elif chosen == BACKLOG:
+        path = ""
+    created = _create_once(
         state,
         services,
         kind="pbi",
         type=settings.pbi_type,
         title=state.record.request.title,
+        iteration_path=path,
     )
+    if chosen:  # asked: say where it went (None: the backlog, no version yet)
+        created["iteration"] = iteration_name(path) or None
+    return created
+
+
+def iteration_name(path: str) -> str:
+    """An iteration's name: the last part of its path (``Intake\\Sprint 12`` -> Sprint 12)."""
+    return path.replace("/", "\\").rsplit("\\", 1)[-1] if path else ""
 
 
 def create_tasks(state: TriageState, services: Services) -> dict[str, Any]:
@@ -84,12 +105,23 @@ def comment_coordinator(state: TriageState, services: Services) -> dict[str, Any
     coordinator = services.work_items.find_identity(str(settings.coordinator_email))
     tasks = (_result(state, TriageStep.CREATE_TASKS) or {}).get("tasks", [])
     unmentioned = "" if coordinator is not None else settings.coordinator_name
-    text = decision_trail.proceed_comment(state, pbi["id"], tasks, unmentioned)
+    text = decision_trail.proceed_comment(
+        state, pbi["id"], tasks, unmentioned, version=version_words(pbi)
+    )
     comment = Comment(
         key=_key(state, TriageStep.COMMENT_COORDINATOR), html=text, mention=coordinator
     )
     comment_id = services.work_items.add_comment(_work_item_id(state), comment)
     return {"comment_id": comment_id, "mentioned": coordinator is not None}
+
+
+def version_words(pbi: dict[str, Any]) -> str:
+    """The fix version chosen on Create PBI, in words ("" when it was not asked)."""
+    if "iteration" not in pbi:
+        return ""
+    if pbi["iteration"]:
+        return f"Fix version: {pbi['iteration']}."
+    return "Fix version: none yet (Backlog)."
 
 
 def add_to_sprint(state: TriageState, services: Services) -> dict[str, Any]:
@@ -122,6 +154,7 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
     if decision.kind is DecisionKind.NOT_OUR_PROBLEM:
         kind, subject = "client_not_our_problem", "Your request is closed"
         context["root_cause"] = decision.root_cause
+        context["resolution"] = decision.resolution or DEFAULT_NOT_OUR_PROBLEM
     elif decision.kind is DecisionKind.CREATE_PBI:
         # Accepted and being planned; nothing internal (no PBI number, no sprint).
         kind, subject = "client_proceed", "Your request is accepted"
@@ -148,9 +181,44 @@ def email_client(state: TriageState, services: Services) -> dict[str, Any]:
 
 
 def close(state: TriageState, services: Services) -> dict[str, Any]:
-    state_closed = services.settings.state_closed
-    services.work_items.set_state(_work_item_id(state), state_closed)
-    return state_result(state_closed, services.clock())
+    """Not our problem: close the request with its resolution (Won't Do unless chosen)."""
+    return close_with(state, services, _decision(state).resolution or DEFAULT_NOT_OUR_PROBLEM)
+
+
+def close_with(state: TriageState, services: Services, resolution: str) -> dict[str, Any]:
+    """Write the resolution (``settings.resolution_field``; empty: not written), then move the
+    request to the closed state. Both are idempotent (the same value again changes nothing),
+    so a retry after a crash between them only finishes the close."""
+    settings, work_item_id = services.settings, _work_item_id(state)
+    if settings.resolution_field:
+        services.work_items.update(work_item_id, fields={settings.resolution_field: resolution})
+    services.work_items.set_state(work_item_id, settings.state_closed)
+    return {**state_result(settings.state_closed, services.clock()), "resolution": resolution}
+
+
+def close_done(state: TriageState, services: Services) -> dict[str, Any]:
+    """Close and tell the client (issue 15): closed with the resolution Done."""
+    return close_with(state, services, DONE)
+
+
+def email_done(state: TriageState, services: Services) -> dict[str, Any]:
+    """Tell the client what was done and in which iteration, and that the request is closed."""
+    offer = state.done_offer or {}
+    what = f"{offer.get('type') or 'work item'} #{offer.get('id')}: {offer.get('title') or ''}"
+    email = emails.compose_for_client(
+        "client_done",
+        key=_key(state, TriageStep.EMAIL_DONE),
+        request=state.record.request,
+        work_item_id=_work_item_id(state),
+        subject="Your request is done",
+        status_url=status_link(state.record, services),
+        reply_to=services.settings.mail_sender,
+        what=what.rstrip(": "),
+        iteration=offer.get("iteration") or "",
+        resolution=DONE,
+    )
+    message_id = send_once(state.record, email, services)
+    return client_email_result(email, message_id, services.clock())
 
 
 def set_state(state: TriageState, services: Services) -> dict[str, Any]:
@@ -216,11 +284,19 @@ STEP_FUNCTIONS: dict[TriageStep, Callable[[TriageState, Services], dict[str, Any
     TriageStep.COMMENT_BUG_OR_FEATURE: comment_bug_or_feature,
     TriageStep.COMMENT_PLAN: comment_plan,
     TriageStep.SET_STATE: set_state,
+    TriageStep.CLOSE_DONE: close_done,
+    TriageStep.EMAIL_DONE: email_done,
 }
 
 
 def _create_once(
-    state: TriageState, services: Services, *, kind: str, type: str, title: str
+    state: TriageState,
+    services: Services,
+    *,
+    kind: str,
+    type: str,
+    title: str,
+    iteration_path: str = "",
 ) -> dict[str, Any]:
     """Create a work item for the decision unless one with its key exists (a crash after
     create): the key (request id field) is how a retry finds it again; items made before
@@ -241,6 +317,7 @@ def _create_once(
             description_html=description,
             tags=tuple(services.settings.tags),
             area_path=services.settings.dev_area_path,
+            iteration_path=iteration_path,
         )
         ref = services.work_items.create(draft, key=request.created_key(kind))
     return {"id": ref.id, "url": ref.url, "type": type}

@@ -79,10 +79,15 @@ def decided_by(decision: Decision) -> str:
 
 
 def proceed_comment(
-    state: TriageState, pbi_id: int, tasks: list[dict[str, Any]], unmentioned: str = ""
+    state: TriageState,
+    pbi_id: int,
+    tasks: list[dict[str, Any]],
+    unmentioned: str = "",
+    version: str = "",
 ) -> str:
     """Proceed, for the coordinator (``unmentioned``: their name when DevOps cannot mention
-    them): the PBI, its Tasks, who decided, that sprint-urgent or not comes next, the votes."""
+    them): the PBI, its Tasks, who decided, that sprint-urgent or not comes next, the votes;
+    ``version``: the iteration chosen for the PBI, in words (issue 15; "": not asked)."""
     decision = _decided(state.decision)
     words = f"{PROCEED_WORDS}: PBI #{pbi_id} ({decided_by(decision)})."
     if unmentioned:
@@ -91,6 +96,7 @@ def proceed_comment(
     return (
         f"<p>{words}</p>"
         + (f"<p>Tasks:</p><ul>{listed}</ul>" if listed else "<p>No Tasks.</p>")
+        + (f"<p>{escape(version)}</p>" if version else "")
         + "<p>Sprint-urgent or not: the scrum master says next.</p>"
         + votes_html(state.record, state.votes)
     )

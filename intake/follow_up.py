@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from intake import cadence_follow_up, inbound, silence_follow_up, sla_follow_up, triage
+from intake import (
+    cadence_follow_up,
+    closing,
+    inbound,
+    iteration_choices,
+    silence_follow_up,
+    sla_follow_up,
+    triage,
+)
 from intake.client_updates import tell_clients
+from intake.closing_rules import Created, created_of
 from intake.due_instants import CHANGED, with_due
 from intake.errors import ExternalRejected
 from intake.models import TrackedItem
@@ -66,11 +75,16 @@ def run_follow_up(services: Services) -> FollowUpRun:
     watermark = follow_ups.watermark()
     since = (watermark - SWEEP_OVERLAP) if watermark else now - FIRST_SWEEP_LOOKBACK
     run.swept = services.work_items.changed_since(since)
+    created: list[tuple[int, Created]] = []  # what triage made from requests (issue 15)
     for work_item_id in sorted(set(marks) | set(run.swept)):
-        if refresh(work_item_id, services, now) is not None:
+        if refresh(work_item_id, services, now, created=created) is not None:
             run.refreshed.append(work_item_id)
     follow_ups.forget_changed(marks)
     run.said += tell_clients(run.refreshed, services)
+    # Closing the loop (issue 15): done items offer the close; reopening clears resolutions.
+    run.said += closing.follow_done(created, services, now)
+    closing.clear_reopened(run.refreshed, services)
+    iteration_choices.refresh(services, now)  # the sprints Create PBI offers, kept fresh
     follow_ups.set_watermark(now)
     run.due = [item.work_item_id for item in follow_ups.due(now)]
     # The clocks of what changed or fell due, their reminders, and the digest's slot.
@@ -95,8 +109,16 @@ def run_follow_up(services: Services) -> FollowUpRun:
     return run
 
 
-def refresh(work_item_id: int, services: Services, now: datetime) -> TrackedItem | None:
-    """Read a changed work item's updates and cache them; None if it is not a request's."""
+def refresh(
+    work_item_id: int,
+    services: Services,
+    now: datetime,
+    *,
+    created: list[tuple[int, Created]] | None = None,
+) -> TrackedItem | None:
+    """Read a changed work item's updates and cache them; None if it is not a request's.
+    An item triage made from a request (its PBI, Bug or Feature) is not cached: it goes to
+    ``created`` with what its history says, for closing the loop."""
     follow_ups = _follow_ups(services)
     try:
         updates = services.work_items.updates(work_item_id)
@@ -109,6 +131,9 @@ def refresh(work_item_id: int, services: Services, now: datetime) -> TrackedItem
     field = services.settings.request_id_field
     request_id = known.request_id if known else request_id_of(updates, field)
     if request_id is None:
+        made = created_of(updates, field) if created is not None else None
+        if made is not None and created is not None:
+            created.append((work_item_id, made))
         return None  # a work item a hook told us about that no request of ours made
     item = TrackedItem(
         work_item_id=work_item_id,

@@ -298,6 +298,8 @@ class DecisionKind(StrEnum):
     BUG_OR_FEATURE = "create_bug_or_feature"
     SPRINT_URGENT = "sprint_urgent"
     HANDLE_IN_SPRINT = "handle_in_sprint"
+    # After the PBI/Bug/Feature made from the request is done (issue 15): close, tell the client.
+    CLOSE_DONE = "close_done"
 
 
 class Decision(BaseModel):
@@ -312,4 +314,9 @@ class Decision(BaseModel):
     tasks: tuple[str, ...] = ()  # Create PBI: titles of the Tasks to create under the PBI
     root_cause: str = ""  # Not our problem: the note to the client
     bug_or_feature: str = ""  # Bug / Feature request: "bug" or "feature"
+    # The resolution the close writes (Not our problem, Close and tell the client; issue 15).
+    resolution: str = ""
+    # Create PBI: the iteration path chosen, "@current" (the sprint current when the PBI is
+    # made) or "@backlog" (no version yet); "" for decisions made before it was asked.
+    iteration: str = ""
     at: datetime = Field(default_factory=utcnow)

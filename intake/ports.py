@@ -115,6 +115,17 @@ class WorkItems(Protocol):
         already carries ``key`` (a retry, a second timer run), nothing is uploaded again."""
         ...
 
+    # --- closing the loop (issue 15) ---------------------------------------------------------
+    def coming_iterations(self) -> list[Iteration]:
+        """The configured team's iterations after the current one, earliest first
+        (``teamsettings/iterations?$timeframe=future``): what Create PBI offers."""
+        ...
+
+    def state_categories(self, work_item_type: str) -> dict[str, str]:
+        """Each state of ``work_item_type`` and its category (``Proposed``, ``InProgress``,
+        ``Resolved``, ``Completed``, ``Removed``): how a done state is known in any process."""
+        ...
+
 
 class Mailer(Protocol):
     """Outgoing email (real: Microsoft Graph sendMail; local: the SQLite outbox)."""

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from intake import sla_follow_up, step_runner
+from intake import iteration_choices, sla_follow_up, step_runner
 from intake.decision_steps import STEP_FUNCTIONS
 from intake.decision_trail import VOTE_PREFIX, record_vote_change
 from intake.errors import ExternalError, InvalidDecision
@@ -38,6 +38,7 @@ from intake.triage_rules import (
     TriageStep,
     decision_from,
     is_scrum_master,
+    person_for,
 )
 from intake.triage_views import Refusal, triage_view
 from intake.workflow import next_steps
@@ -49,6 +50,9 @@ NOT_SCRUM_MASTER = "Only a scrum master can decide. Your click changed nothing."
 SCRUM_MASTER_DECIDES = (
     "You decide on this request, so you do not vote: choose a decision below. "
     "Your click changed nothing."
+)
+NOT_COORDINATOR = (
+    "Only the coordinator or a scrum master can close the request. Your click changed nothing."
 )
 ROLE_NOT_CHECKED = (
     "Your scrum master role could not be checked just now. Your click changed nothing; "
@@ -98,7 +102,26 @@ def is_scrum_master_now(clicker: Clicker, services: Services) -> bool:
     return services.directory.is_member(clicker.aad_object_id, group)
 
 
+def is_coordinator(clicker: Clicker, services: Services) -> bool:
+    """True when the clicker is the configured coordinator (``settings.coordinator_email``):
+    by the configured person they are (Entra object id first, as ``person_for`` does)."""
+    person = person_for(clicker, services.settings)
+    wanted = str(services.settings.coordinator_email).lower()
+    return person is not None and str(person.email).lower() == wanted
+
+
 def _role(
+    clicker: Clicker, state: TriageState, services: Services
+) -> tuple[bool | None, TriageState]:
+    """``_role_of``, and for a scrum master the sprints Create PBI offers (from the store:
+    no DevOps call inside a click, see ``intake/iteration_choices.py``)."""
+    scrum_master, state = _role_of(clicker, state, services)
+    if scrum_master and state.decision is None:
+        state = replace(state, sprints=iteration_choices.choices(services))
+    return scrum_master, state
+
+
+def _role_of(
     clicker: Clicker, state: TriageState, services: Services
 ) -> tuple[bool | None, TriageState]:
     """Whether the clicker is a scrum master (None: it could not be checked), and the state
@@ -181,16 +204,29 @@ def decide(
     """
     state = state_of(request_id, services)
     scrum_master, state = _role(clicker, state, services)
+    if kind is DecisionKind.CLOSE_DONE and not scrum_master and is_coordinator(clicker, services):
+        scrum_master = True  # closing the loop is the coordinator's too (issue 15)
     if not scrum_master:
         log.warning("request %s: %s refused, not a scrum master", request_id, kind.value)
         notice = NOT_SCRUM_MASTER if scrum_master is False else ROLE_NOT_CHECKED
+        if kind is DecisionKind.CLOSE_DONE and scrum_master is False:
+            notice = NOT_COORDINATOR
         return triage_view(state, services.settings, viewer=clicker.teams_id, notice=notice)
     claim_name = TriageStep.PLAN if kind in PLAN_KINDS else TriageStep.DECISION
+    if kind is DecisionKind.CLOSE_DONE:
+        claim_name = TriageStep.CLOSING
     refusal = _why_not(state, kind)
     if refusal:
         return triage_view(state, services.settings, scrum_master=True, notice=refusal)
     try:
-        mine = decision_from(kind, data, clicker, uuid.uuid4().hex)
+        mine = decision_from(
+            kind,
+            data,
+            clicker,
+            uuid.uuid4().hex,
+            resolution_codes=services.settings.resolution_codes,
+            iterations=[i.path for i in iteration_choices.cached(services)],
+        )
         mine = mine.model_copy(update={"at": services.clock()})  # the app's one clock
     except InvalidDecision as exc:
         refused = Refusal(kind, str(exc), data)
@@ -219,8 +255,32 @@ def decide(
     return triage_view(state, services.settings, scrum_master=True, notice=notice)
 
 
+def close_on_done(request_id: str, services: Services) -> None:
+    """``INTAKE_AUTO_CLOSE_ON_DONE``: Intake asks for the close itself (resolution Done), as
+    a click on Close and tell the client would, through the same claim: once, whoever asks."""
+    mine = Decision(
+        kind=DecisionKind.CLOSE_DONE,
+        by_id="intake",
+        by_name="Intake (closes when done)",
+        token=uuid.uuid4().hex,
+        resolution="Done",
+        at=services.clock(),
+    )
+    services.store.set_status(request_id, RequestStatus.IN_PROGRESS.value)
+    name = TriageStep.CLOSING.value
+    stored = services.store.claim(request_id, name, mine.model_dump(mode="json"))
+    services.store.record_step(request_id, name, stored)
+    publish(state_of(request_id, services), services)
+    step_runner.enqueue(RunDecision(request_id), services)
+
+
 def _why_not(state: TriageState, kind: DecisionKind) -> str:
     decision = state.decision
+    if kind is DecisionKind.CLOSE_DONE:
+        closing = state.closing
+        if closing is not None:
+            return f"Already closed by {closing.by_name}."
+        return "" if state.done_offer else "Nothing made from this request is done yet."
     if kind not in PLAN_KINDS:
         if decision is not None:
             return f"Already decided by {decision.by_name}: {DECISION_LABELS[decision.kind]}."

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from intake.config import Person, Settings
+from intake.config import RESOLUTION_CODES, Person, Settings
 from intake.errors import InvalidDecision as InvalidDecision  # raised here; re-exported
-from intake.models import Decision, DecisionKind, RequestRecord, RequestStatus, Vote, VoteChoice
+from intake.models import (
+    Decision,
+    DecisionKind,
+    Iteration,
+    RequestRecord,
+    RequestStatus,
+    Vote,
+    VoteChoice,
+)
 from intake.text_rules import clean_text, utf16_length
 
 MAX_REFRESH_USERS = 60  # Teams refreshes a user-specific view for at most 60 user ids
@@ -34,6 +42,7 @@ DECISION_LABELS = {
     DecisionKind.BUG_OR_FEATURE: "Bug / Feature request",
     DecisionKind.SPRINT_URGENT: "Sprint-urgent",
     DecisionKind.HANDLE_IN_SPRINT: "Handle during the sprint",
+    DecisionKind.CLOSE_DONE: "Close and tell the client",
 }
 # The second decision after Create PBI: where the PBI goes.
 PLAN_KINDS = (DecisionKind.SPRINT_URGENT, DecisionKind.HANDLE_IN_SPRINT)
@@ -59,6 +68,12 @@ class TriageStep(StrEnum):
     COMMENT_BUG_OR_FEATURE = "decision.comment_bug_or_feature"
     COMMENT_PLAN = "decision.comment_plan"
     SET_STATE = "decision.set_state"
+    # Closing the loop (issue 15): what Intake made reached a done state (recorded by the
+    # follow-up run), the close that was asked for then, and its steps.
+    DONE_OFFER = "closing.offer"
+    CLOSING = "closing"  # the CLOSE_DONE Decision that won the claim
+    CLOSE_DONE = "closing.close"
+    EMAIL_DONE = "closing.email_client"
 
 
 # The steps each decision runs, in order (the functions are in ``intake.decision_steps``).
@@ -85,7 +100,23 @@ STEPS_OF: dict[DecisionKind, tuple[TriageStep, ...]] = {
     ),
     DecisionKind.SPRINT_URGENT: (TriageStep.ADD_TO_SPRINT, TriageStep.COMMENT_PLAN),
     DecisionKind.HANDLE_IN_SPRINT: (TriageStep.COMMENT_PLAN,),
+    DecisionKind.CLOSE_DONE: (TriageStep.CLOSE_DONE, TriageStep.EMAIL_DONE),
 }
+# Iteration choices of Create PBI besides an iteration path (issue 15).
+CURRENT_SPRINT = "@current"  # the sprint current when the PBI is created
+BACKLOG = "@backlog"  # "Backlog (no version yet)", chosen explicitly
+DEFAULT_NOT_OUR_PROBLEM = "Won't Do"
+DONE = "Done"
+NO_RESPONSE = "No response"  # the non-responsive cadence's close
+
+
+@dataclass(frozen=True)
+class SprintChoices:
+    """The iterations Create PBI offers (issue 15): the team's current sprint (preselected)
+    and the coming ones, as last read from DevOps (``intake/iteration_choices.py``)."""
+
+    current: Iteration | None = None
+    coming: tuple[Iteration, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +130,8 @@ class TriageState:
     # The SLA fact as the work item's history says it ("due Wed 9 Dec 16:30 CET"; the
     # follow-up's cache); empty: the card computes it from the record (docs/sla.md).
     sla_line: str = ""
+    # What Create PBI offers as its iteration (read for the scrum master's view only).
+    sprints: SprintChoices = SprintChoices()
 
     def result(self, step: TriageStep) -> dict[str, Any] | None:
         return self.record.steps.get(step.value)
@@ -124,11 +157,26 @@ class TriageState:
         """The steps of the decision(s) not done yet, in the order ``run_decision`` runs them."""
         return [
             step
-            for decision in (self.decision, self.plan)
+            for decision in (self.decision, self.plan, self.closing)
             if decision is not None
             for step in STEPS_OF[decision.kind]
             if self.result(step) is None
         ]
+
+    @property
+    def closing(self) -> Decision | None:
+        value = self.result(TriageStep.CLOSING)
+        return Decision.model_validate(value) if value else None
+
+    @property
+    def done_offer(self) -> dict[str, Any] | None:
+        """What Intake made from the request and reached a done state (issue 15), if any."""
+        return self.result(TriageStep.DONE_OFFER)
+
+    @property
+    def offers_close(self) -> bool:
+        """True when the card offers Close and tell the client: done, not closed yet."""
+        return self.done_offer is not None and self.closing is None
 
     @property
     def failed_step(self) -> TriageStep | None:
@@ -253,14 +301,31 @@ def typed(data: dict[str, Any], name: str, label: str) -> str:
 
 
 def decision_from(
-    kind: DecisionKind, data: dict[str, Any], clicker: Clicker, token: str
+    kind: DecisionKind,
+    data: dict[str, Any],
+    clicker: Clicker,
+    token: str,
+    *,
+    resolution_codes: Sequence[str] = RESOLUTION_CODES,
+    iterations: Sequence[str] = (),
 ) -> Decision:
-    """The decision a click asks for, from the action's data and the card's inputs."""
+    """The decision a click asks for, from the action's data and the card's inputs.
+
+    ``iterations``: the iteration paths the card offered (besides the current sprint and the
+    backlog); ``resolution_codes``: the resolutions a close may give (the settings')."""
     tasks: tuple[str, ...] = ()
     root_cause = ""
     bug_or_feature = ""
+    resolution = ""
+    iteration = ""
     if kind is DecisionKind.CREATE_PBI:
         tasks = task_titles(typed(data, "tasks", "Tasks"))
+        # Absent: a card posted before the iteration was asked (the PBI goes where it used to).
+        iteration = typed(data, "iteration", "The iteration").strip()
+        if iteration and iteration not in (CURRENT_SPRINT, BACKLOG, *iterations):
+            raise InvalidDecision("That iteration is no longer offered: choose it again.")
+    elif kind is DecisionKind.CLOSE_DONE:
+        resolution = DONE
     elif kind is DecisionKind.NOT_OUR_PROBLEM:
         root_cause = typed(data, "rootCause", "The root cause").strip()
         if not root_cause:
@@ -270,6 +335,10 @@ def decision_from(
                 f"The root cause takes at most {MAX_ROOT_CAUSE:,} characters "
                 f"({len(root_cause):,} typed)."
             )
+        resolution = typed(data, "resolution", "The resolution").strip()
+        resolution = resolution or DEFAULT_NOT_OUR_PROBLEM
+        if resolution not in resolution_codes:
+            raise InvalidDecision("Choose a resolution from the list.")
     elif kind is DecisionKind.BUG_OR_FEATURE:
         bug_or_feature = typed(data, "bugOrFeature", "Bug or Feature request").strip().lower()
         if bug_or_feature not in ("bug", "feature"):
@@ -282,4 +351,6 @@ def decision_from(
         tasks=tasks,
         root_cause=root_cause,
         bug_or_feature=bug_or_feature,
+        resolution=resolution,
+        iteration=iteration,
     )

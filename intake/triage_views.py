@@ -25,9 +25,15 @@ from intake.triage_card import (
     shortened,
 )
 from intake.triage_rules import (
+    BACKLOG,
     CHOICE_LABELS,
+    CURRENT_SPRINT,
     DECISION_LABELS,
+    DEFAULT_NOT_OUR_PROBLEM,
+    DONE,
     MAX_REFRESH_USERS,
+    NO_RESPONSE,
+    SprintChoices,
     TriageState,
     TriageStep,
     scrum_master_teams_ids,
@@ -154,8 +160,11 @@ def _render(
         # Decided: the votes are over (the server refuses late votes anyway). A scrum master
         # decides instead of voting: their view has no vote buttons to misclick.
         card["actions"] = [a for a in card["actions"] if a["type"] != "Action.Execute"]
+    if state.offers_close and decision is not None:
+        # Everyone's view (the coordinator has no view of their own); the server checks who.
+        body.append(_close_offer(state))
     if scrum_master and decision is None:
-        body.append(_decide(record.request.id, refusal, room))
+        body.append(_decide(state, settings, refusal, room))
     elif scrum_master and state.awaits_plan:
         body.append(_with_request_id(load_card("scrum_master_plan"), record.request.id))
     if _asks(state, settings, viewer, scrum_master):
@@ -200,10 +209,14 @@ def _voters(state: TriageState, room: Room) -> dict[str, Any]:
     return voters
 
 
-def _decide(request_id: str, refusal: Refusal | None, room: Room) -> dict[str, Any]:
+def _decide(
+    state: TriageState, settings: Settings, refusal: Refusal | None, room: Room
+) -> dict[str, Any]:
     """The scrum master's decisions; a refused one open as a form, its reason under its
     field and what was typed kept (a Show-card would come back closed, hiding both)."""
+    request_id = state.record.request.id
     fragment = load_card("scrum_master_decide")
+    _fill_choices(fragment, state.sprints, settings)
     if refusal is not None and refusal.kind in FORMS:
         show_id, input_id = FORMS[refusal.kind]
         items: list[dict[str, Any]] = fragment["items"]
@@ -233,6 +246,55 @@ def _decide(request_id: str, refusal: Refusal | None, room: Room) -> dict[str, A
         if not decisions["actions"]:
             items.remove(decisions)
     return _with_request_id(fragment, request_id)  # type: ignore[no-any-return]
+
+
+def _fill_choices(node: Any, sprints: SprintChoices, settings: Settings) -> None:
+    """Fill the decisions' choice sets (at any depth): Create PBI's iteration (the current
+    sprint preselected, the coming ones, the backlog) and Not our problem's resolution."""
+    if isinstance(node, list):
+        for value in node:
+            _fill_choices(value, sprints, settings)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "Input.ChoiceSet" and node.get("id") == "iteration":
+        current = sprints.current
+        node["choices"] = [
+            {
+                "title": f"{current.name} (current sprint)" if current else "Current sprint",
+                "value": current.path if current else CURRENT_SPRINT,
+            },
+            *(
+                {"title": i.name, "value": i.path}
+                for i in sprints.coming
+                if current is None or i.path != current.path
+            ),
+            {"title": "Backlog (no version yet)", "value": BACKLOG},
+        ]
+        node["value"] = node["choices"][0]["value"]
+        return
+    if node.get("type") == "Input.ChoiceSet" and node.get("id") == "resolution":
+        codes = [c for c in settings.resolution_codes if c not in (DONE, NO_RESPONSE)]
+        codes = codes or list(settings.resolution_codes)
+        node["choices"] = [{"title": c, "value": c} for c in codes]
+        node["value"] = DEFAULT_NOT_OUR_PROBLEM if DEFAULT_NOT_OUR_PROBLEM in codes else codes[0]
+        return
+    for value in node.values():
+        _fill_choices(value, sprints, settings)
+
+
+def _close_offer(state: TriageState) -> dict[str, Any]:
+    """What reached a done state, and Close and tell the client (issue 15)."""
+    offer = state.done_offer or {}
+    block = load_card("close_done")
+    items = {item.get("id"): item for item in block["items"]}
+    iteration = offer.get("iteration")
+    items["close-loop-text"]["text"] = (
+        f"{escape_markdown(str(offer.get('type') or 'Work item'))} #{offer.get('id')} is "
+        f"{escape_markdown(str(offer.get('itemState') or 'done'))}"
+        + (f" ({escape_markdown(str(iteration))})." if iteration else ".")
+    )
+    return _with_request_id(block, state.record.request.id)  # type: ignore[no-any-return]
 
 
 def _keep_typed(item: dict[str, Any], typed: Any, room: Room) -> None:
@@ -290,12 +352,24 @@ def _outcome(state: TriageState, room: Room) -> dict[str, Any]:
             links.append(_link(f"Open {created['type']} #{created['id']}", created["url"]))
         if state.result(TriageStep.EMAIL_CLIENT):
             lines.append("The client was told by email.")
+    lines.extend(_closing_lines(state, room))
     items["outcome-detail"]["text"] = "\n\n".join(lines)
     if links:
         items["outcome-links"]["actions"] = links
     else:
         outcome["items"] = [item for item in outcome["items"] if item["id"] != "outcome-links"]
     return outcome
+
+
+def _closing_lines(state: TriageState, room: Room) -> list[str]:
+    """Closing the loop (issue 15): the close asked for, and what came of it."""
+    closing = state.closing
+    if closing is None:
+        return []
+    by = escape_markdown(shortened(closing.by_name, room.text_chars))
+    if state.result(TriageStep.EMAIL_DONE):
+        return [f"Closed (resolution {DONE}) by {by}; the client was told by email."]
+    return [f"Closing (resolution {DONE}, asked by {by})…"]
 
 
 # What each decision step does, in words for the channel (when it fails).
@@ -313,6 +387,8 @@ STEP_WORDS = {
     TriageStep.COMMENT_BUG_OR_FEATURE: "writing the decision on the request in DevOps",
     TriageStep.COMMENT_PLAN: "writing sprint-urgent or not on the request in DevOps",
     TriageStep.SET_STATE: "moving the request to its state after the decision in DevOps",
+    TriageStep.CLOSE_DONE: "closing the request (resolution Done) in DevOps",
+    TriageStep.EMAIL_DONE: "telling the client the request is done",
 }
 MAX_REASON = 160
 

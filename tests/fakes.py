@@ -216,6 +216,23 @@ class FakeWorkItems:
         self._op("current_iteration")
         return Iteration("it-7", "Sprint 7", "Intake\\Sprint 7")
 
+    def coming_iterations(self) -> list[Iteration]:
+        self._op("coming_iterations")
+        return [Iteration("it-8", "Sprint 8", "Intake\\Sprint 8")]
+
+    def state_categories(self, work_item_type: str) -> dict[str, str]:
+        self._op("state_categories")
+        self._op("state_categories", after=True)  # read, then the answer lost
+        return {
+            "New": "Proposed",
+            "Approved": "Proposed",
+            "Committed": "InProgress",
+            "In Planning": "InProgress",
+            "Done": "Completed",
+            "Closed": "Completed",
+            "Removed": "Removed",
+        }
+
     def updates(self, work_item_id: int) -> list[dict[str, Any]]:
         """The revisions a test wrote into ``history[id]`` (DevOps update JSON)."""
         self._op("updates")

@@ -55,6 +55,7 @@ class DevOpsWorkItems:
         self._identities: dict[str, tuple[float, Identity | None]] = {}
         self._identities_lock = threading.Lock()
         self._seen = LastWritten()
+        self._categories: dict[str, dict[str, str]] = {}  # work item type -> state -> category
 
     def url(self, work_item_id: int) -> str:
         return f"{self.clients.org_url}/{quote(self.project)}/_workitems/edit/{work_item_id}"
@@ -330,6 +331,32 @@ class DevOpsWorkItems:
             return None
         first = iterations[0]
         return Iteration(id=str(first.id), name=str(first.name), path=str(first.path))
+
+    def coming_iterations(self) -> list[Iteration]:
+        from azure.devops.v7_1.work.models import TeamContext
+
+        work = self.clients.work()
+        context = TeamContext(project=self.project, team=self.team)
+        iterations = with_retries(
+            lambda: sdk_call(lambda: work.get_team_iterations(context, timeframe="future")),
+            system=SYSTEM,
+        )
+        return [Iteration(id=str(i.id), name=str(i.name), path=str(i.path)) for i in iterations]
+
+    def state_categories(self, work_item_type: str) -> dict[str, str]:
+        """Read once per process and type: a process's states change rarely, and a changed
+        one is read again after a restart (``make doctor`` checks them meanwhile)."""
+        known = self._categories.get(work_item_type)
+        if known is not None:
+            return known
+        wit = self.clients.wit()
+        states = with_retries(
+            lambda: sdk_call(lambda: wit.get_work_item_type_states(self.project, work_item_type)),
+            system=SYSTEM,
+        )
+        found = {str(s.name): str(s.category or "") for s in states or []}
+        self._categories[work_item_type] = found
+        return found
 
     # --- the calls behind them --------------------------------------------------------------
     def _find_by_key(self, key: str) -> WorkItemRef | None:

@@ -250,6 +250,25 @@ def doctor_checks(settings: Settings) -> list[Check]:
             "and select its iterations in Team settings",
         ),
     ]
+
+    # --- closing the loop (issue 15): the resolution field every close writes ----------------
+    def resolution_field_exists() -> str:
+        field = settings.resolution_field
+        if field not in fields_of(settings.work_item_type):
+            raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
+        return field
+
+    if settings.resolution_field:
+        checks.append(
+            Check(
+                NAME,
+                f"resolution field exists in {settings.work_item_type!r}",
+                resolution_field_exists,
+                "add a text field to the type (Organization settings > Process > the type > "
+                "New field), or set INTAKE_RESOLUTION_FIELD to one it has, or to empty",
+            )
+        )
+
     # --- asking the client (issue 15): the state a request waits for the client in -------
     waiting_checks = [
         Check(

@@ -29,6 +29,19 @@ from intake.models import (
 )
 
 LOCAL_SPRINT = Iteration(id="local-sprint-1", name="Sprint 1", path="Intake\\Sprint 1")
+LOCAL_COMING = (
+    Iteration(id="local-sprint-2", name="Sprint 2", path="Intake\\Sprint 2"),
+    Iteration(id="local-sprint-3", name="Sprint 3", path="Intake\\Sprint 3"),
+)
+# The local board's states and their categories, as the Scrum process has them (a state not
+# named here is in progress).
+LOCAL_CATEGORIES = {
+    "New": "Proposed",
+    "To Do": "Proposed",
+    "Done": "Completed",
+    "Closed": "Completed",
+    "Removed": "Removed",
+}
 
 
 class SqliteBoard:
@@ -278,6 +291,17 @@ class SqliteBoard:
 
     def current_iteration(self) -> Iteration | None:
         return LOCAL_SPRINT
+
+    def coming_iterations(self) -> list[Iteration]:
+        return list(LOCAL_COMING)
+
+    def state_categories(self, work_item_type: str) -> dict[str, str]:
+        with self.db.connect() as db:
+            rows = db.execute(
+                "SELECT DISTINCT state FROM work_items WHERE type = ?", (work_item_type,)
+            ).fetchall()
+        states = {row["state"] for row in rows} | set(LOCAL_CATEGORIES)
+        return {state: LOCAL_CATEGORIES.get(state, "InProgress") for state in sorted(states)}
 
     def add_attachment(self, work_item_id: int, attachment: InboundAttachment, *, key: str) -> str:
         """The file kept in the SQLite file, linked to the work item once per ``key``."""

@@ -147,6 +147,16 @@ STATES = {
     "Feature": ["New", "In Progress", "Done"],
 }
 
+# The state categories of the processes (WorkItemStateColor.category in the wit spec).
+CATEGORIES = {
+    "New": "Proposed",
+    "To Do": "Proposed",
+    "Approved": "Proposed",
+    "Done": "Completed",
+    "Closed": "Completed",
+    "Removed": "Removed",
+}
+
 TEST_FAILED = {
     "$id": "1",
     "innerException": None,
@@ -197,6 +207,9 @@ class DevOpsDouble:
         self.iterations = [
             {"id": "a1b2c3d4-0007", "name": "Sprint 7", "path": f"{project}\\Sprint 7"}
         ]
+        self.future_iterations = [
+            {"id": "a1b2c3d4-0008", "name": "Sprint 8", "path": f"{project}\\Sprint 8"}
+        ]
         self.states = {name: list(states) for name, states in STATES.items()}
         # The fields every type has here: the system ones Intake writes, and the process's
         # custom field for the client's email.
@@ -210,6 +223,7 @@ class DevOpsDouble:
             "Microsoft.VSTS.Common.Priority",
             "Custom.ClientEmail",
             "Custom.IntakeRequestId",
+            "Microsoft.VSTS.Common.ResolvedReason",
         ]
         self.faults: list[Fault] = []
         self.concurrent_edits: dict[int, int] = {}
@@ -321,8 +335,12 @@ class DevOpsDouble:
         if tail[1:4] == ["_apis", "wit", "wiql"] and method == "POST":
             return self._wiql(request, query)
         if tail[1:5] == ["_apis", "work", "teamsettings", "iterations"] and method == "GET":
-            current = query.get("$timeframe", "").lower() == "current"
-            return 200, _collection(self.iterations if current else self.iterations)
+            timeframe = query.get("$timeframe", "").lower()
+            if timeframe == "future":
+                return 200, _collection(self.future_iterations)
+            if timeframe == "current":
+                return 200, _collection(self.iterations)
+            return 200, _collection(self.iterations + self.future_iterations)
         return 404, {"message": f"no route for {method} {path}"}
 
     def _wit(self, request: Any, method: str, rest: list[str], query: dict[str, str]) -> Any:
@@ -360,7 +378,10 @@ class DevOpsDouble:
                 return 200, {"name": rest[1]}
             if len(rest) == 3 and rest[2].lower() == "states":
                 return 200, _collection(
-                    [{"name": s, "color": "b2b2b2"} for s in self.states[rest[1]]]
+                    [
+                        {"name": s, "color": "b2b2b2", "category": CATEGORIES.get(s, "InProgress")}
+                        for s in self.states[rest[1]]
+                    ]
                 )
             if len(rest) == 3 and rest[2].lower() == "fields":
                 return 200, _collection(

@@ -573,3 +573,25 @@ def test_a_refused_token_raises_external_rejected_without_the_secret(requests_mo
         DevOpsWorkItems(service_principal(double)).find_created("r1")
     assert "invalid_client" in str(caught.value)
     assert "a-client-secret-value" not in str(caught.value)
+
+
+# --- closing the loop (issue 15): the coming sprints, the states' categories -----------------
+def test_the_coming_iterations_come_from_team_settings_future(requests_mock, double):
+    work_items = DevOpsWorkItems(double.settings(devops_team="Support Team"))
+    assert [(i.name, i.path) for i in work_items.coming_iterations()] == [
+        ("Sprint 8", "Intake\\Sprint 8")
+    ]
+    (read,) = [r for r in requests_mock.request_history if "teamsettings" in r.path]
+    assert read.path.endswith("/intake/support%20team/_apis/work/teamsettings/iterations")
+    assert read.qs["$timeframe"] == ["future"]
+    double.future_iterations = []
+    assert work_items.coming_iterations() == []
+
+
+def test_state_categories_are_read_once_per_type(requests_mock, double, work_items):
+    categories = work_items.state_categories("Product Backlog Item")
+    assert categories["Done"] == "Completed" and categories["Committed"] == "InProgress"
+    assert work_items.state_categories("Product Backlog Item") == categories
+    reads = [r for r in requests_mock.request_history if r.path.endswith("/states")]
+    assert len(reads) == 1
+    assert "/_apis/wit/workitemtypes/product%20backlog%20item/states" in reads[0].path

@@ -37,6 +37,7 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
         "✓ DevOps: request id field exists in every type Intake creates (Custom.IntakeRequestId)",
         "✓ DevOps: identity lookup works (casey@contoso.example is Casey Coordinator)",
         "✓ DevOps: current iteration of team 'Intake Team' readable (Sprint 7 (Intake\\Sprint 7))",
+        "✓ DevOps: resolution field exists in 'Issue' (Microsoft.VSTS.Common.ResolvedReason)",
         "✓ DevOps: SLA states exist in 'Issue' (New, In Planning)",
         "✓ DevOps: On Hold state exists in 'Issue' (On Hold)",
         "✓ DevOps: waiting-on-client state exists in 'Issue' (Waiting on Client)",
@@ -177,3 +178,19 @@ def test_a_waiting_state_the_type_lacks_is_a_cross_naming_the_setting(double, mo
         "has: New, In Planning, Active, Waiting on Client, Closed, On Hold)"
     ]
     assert "INTAKE_STATE_WAITING_CLIENT" in lines[lines.index(crosses[0]) + 1]
+
+
+def test_a_resolution_field_the_type_lacks_is_a_cross_and_empty_means_no_check(
+    double, monkeypatch, capsys
+):
+    monkeypatch.setenv("INTAKE_RESOLUTION_FIELD", "Custom.Resolution")
+    assert main(["doctor"]) == 1
+    lines = devops_lines(capsys.readouterr().out)
+    cross = lines.index(
+        "✗ DevOps: resolution field exists in 'Issue' (Custom.Resolution is not a field of 'Issue')"
+    )
+    assert "INTAKE_RESOLUTION_FIELD" in lines[cross + 1]
+    assert sum(line.startswith("✗") for line in lines) == 1
+    monkeypatch.setenv("INTAKE_RESOLUTION_FIELD", "")
+    assert main(["doctor"]) == 0
+    assert "resolution field" not in capsys.readouterr().out

@@ -54,8 +54,31 @@ class Click:
     """A decision's click, or (``kind`` a ``VoteChoice``) a vote."""
 
     who: Clicker
-    kind: DecisionKind | VoteChoice
+    kind: DecisionKind | VoteChoice | str  # DONE: not a click, the follow-up run (below)
     data: dict[str, Any] = field(default_factory=dict)
+
+
+# Not a click: what the follow-up run records when the PBI reaches its done state (the offer
+# of Close and tell the client, issue 15). The run itself (its thread reply once, the sweep)
+# is under fault in tests/unit/test_closing_faults.py; here the offer is recorded the way the
+# run records it, retried like the next run retries it, and the close clicked after it.
+DONE = "done"
+CASEY = Clicker("29:1-casey-local", "Casey Coordinator", "00000000-0000-0000-0000-00000000ca5e")
+
+
+def record_done(world: FakeWorld, request_id: str) -> None:
+    steps = world.store.records[request_id].steps
+    pbi = steps.get(TriageStep.CREATE_PBI.value)
+    if pbi is None:
+        return  # no PBI yet: nothing can be done
+    world.work_items.items[pbi["id"]]["state"] = "Done"
+    offer = {"id": pbi["id"], "type": "Product Backlog Item", "title": "t", "itemState": "Done"}
+    world.store.record_step(request_id, TriageStep.DONE_OFFER.value, {**offer, "rev": 2})
+
+
+def may_close(who: Clicker, settings: Settings) -> bool:
+    """Close and tell the client: the coordinator's, or a scrum master's."""
+    return is_scrum_master(who, settings) or who.teams_id == CASEY.teams_id
 
 
 Group = tuple[Click, ...]  # clicks made at the same moment
@@ -72,6 +95,11 @@ def settled(world: FakeWorld, request_id: str, click: Click) -> bool:
         vote = world.store.vote_rows.get(request_id, {}).get(click.who.teams_id)
         closed = TriageStep.DECISION.value in world.store.records[request_id].steps
         return closed or (vote is not None and vote.choice == click.kind)
+    steps = world.store.records[request_id].steps
+    if click.kind == DONE:
+        return TriageStep.DONE_OFFER.value in steps
+    if click.kind is DecisionKind.CLOSE_DONE:
+        return not may_close(click.who, world.settings) or TriageStep.CLOSING.value in steps
     if not is_scrum_master(click.who, world.settings):
         return True
     steps = world.store.records[request_id].steps
@@ -87,6 +115,9 @@ def click(host: HostModel, request_id: str, what: Click) -> None:
     try:
         if isinstance(what.kind, VoteChoice):
             triage.record_vote(request_id, what.who, what.kind, host.world.services)
+            return
+        if not isinstance(what.kind, DecisionKind):
+            record_done(host.world, request_id)
             return
         triage.decide(request_id, what.who, what.kind, dict(what.data), host.world.services)
     except (ExternalError, WorkerCrash):
@@ -190,13 +221,25 @@ def decision_effects(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], di
                 request_item is not None
                 and board.items[request_item]["state"] == settings.state_closed
             ),
+            # Closing the loop (issue 15): every close writes its resolution.
+            "resolution written": int(
+                request_item is not None
+                and bool(board.items[request_item]["fields"].get(settings.resolution_field))
+            ),
+            "client done email": sum(
+                1 for e in world.mailer.sent if e.key == keyed(TriageStep.EMAIL_DONE)
+            ),
         }
         for title in typed_tasks(groups):
             counts[f"Task {title!r}"] = sum(
                 1 for i in of_type(settings.task_type) if created[i]["draft"].title == title
             )
         claims = world.store.claims
-        for name, step in (("decision", TriageStep.DECISION), ("plan", TriageStep.PLAN)):
+        for name, step in (
+            ("decision", TriageStep.DECISION),
+            ("plan", TriageStep.PLAN),
+            ("close", TriageStep.CLOSING),
+        ):
             recorded = record.steps.get(step.value)
             counts[f"{name} recorded"] = int(
                 recorded is not None and recorded == claims.get((request_id, step.value))
@@ -233,7 +276,7 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
 
     def first(kinds: tuple[DecisionKind, ...], world: FakeWorld) -> Decision | None:
         for what in clicks:
-            if isinstance(what.kind, VoteChoice):
+            if not isinstance(what.kind, DecisionKind):
                 continue
             if what.kind in kinds and is_scrum_master(what.who, world.settings):
                 return Decision(
@@ -248,7 +291,9 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
 
     def expected(world: FakeWorld, request_id: str) -> dict[str, int]:
         steps = world.store.records[request_id].steps
-        decisions = tuple(k for k in DecisionKind if k not in PLAN_KINDS)
+        decisions = tuple(
+            k for k in DecisionKind if k not in PLAN_KINDS and k is not DecisionKind.CLOSE_DONE
+        )
         decision = (
             Decision.model_validate(steps[TriageStep.DECISION.value])
             if TriageStep.DECISION.value in steps
@@ -264,6 +309,10 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
             )
         kind = decision.kind
         pbi = kind is DecisionKind.CREATE_PBI
+        # Closed when done: the PBI was made, and someone allowed asked (issue 15).
+        done = pbi and any(
+            w.kind is DecisionKind.CLOSE_DONE and may_close(w.who, world.settings) for w in clicks
+        )
         made = kind is DecisionKind.BUG_OR_FEATURE
         counts = {
             "PBI": int(pbi),
@@ -281,9 +330,13 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
             "comment per vote": 0,
             "decision comment with the votes": 1,
             "vote change in the decision comment": vote_changes(groups),
-            "request in its state after the decision": int(pbi or made),
+            # ...until it is closed when done (its current state is what is counted).
+            "request in its state after the decision": int((pbi and not done) or made),
             "client decision email": 1,  # closed, Bug / Feature, or accepted (Proceed)
-            "request closed": int(kind is DecisionKind.NOT_OUR_PROBLEM),
+            "request closed": int(kind is DecisionKind.NOT_OUR_PROBLEM or done),
+            "resolution written": int(kind is DecisionKind.NOT_OUR_PROBLEM or done),
+            "client done email": int(done),
+            "close recorded": int(done),
             "decision recorded": 1,
             "plan recorded": int(plan is not None),
             "card shows the outcome": 1,
@@ -339,6 +392,16 @@ def decision_flows(sample: dict[str, Any]) -> list[Flow]:
             sample,
             (pbi, Click(RILEY, DecisionKind.NOT_OUR_PROBLEM, {"rootCause": ROOT_CAUSE})),
             (Click(RILEY, DecisionKind.HANDLE_IN_SPRINT), urgent),
+        ),
+        decision_flow(
+            "decision-pbi-done-close",
+            sample,
+            (Click(MORGAN, DecisionKind.CREATE_PBI),),
+            (Click(MORGAN, DecisionKind.HANDLE_IN_SPRINT),),
+            (Click(MORGAN, DONE),),
+            # Staff are refused; the coordinator and a scrum master race: closed once.
+            (Click(ALEX, DecisionKind.CLOSE_DONE),),
+            (Click(CASEY, DecisionKind.CLOSE_DONE), Click(RILEY, DecisionKind.CLOSE_DONE)),
         ),
         decision_flow(
             "decision-staff-refused",

@@ -41,6 +41,7 @@ SLICE_FLOWS = {
     "decision-not-our-problem",
     "decision-bug",
     "decision-race",
+    "decision-pbi-done-close",
 }
 
 

@@ -13,7 +13,7 @@ from intake import triage, workflow
 from intake.config import Settings
 from intake.models import DecisionKind, VoteChoice
 from intake.triage_headline import DEFAULT_HEADLINES, URGENT, HeadlineRule, headline
-from intake.triage_rules import Clicker
+from intake.triage_rules import Clicker, TriageStep
 from tests.adaptive_cards import assert_valid_card, texts
 from tests.conftest import sample_submission
 from tests.fakes import FakeWorld
@@ -83,6 +83,19 @@ def every_view(world: FakeWorld, request_id: str) -> Iterator[tuple[str, dict[st
     run_queue(world)
     for role, card in views(world, request_id).items():
         yield f"planned/{role}", card
+    # Closing the loop (issue 15): the PBI is done (what the follow-up run records), the
+    # coordinator closes.
+    pbi = world.store.records[request_id].steps[TriageStep.CREATE_PBI.value]
+    offer = {"id": pbi["id"], "type": "Product Backlog Item", "itemState": "Done", "rev": 2}
+    world.store.record_step(request_id, TriageStep.DONE_OFFER.value, offer)
+    for role, card in views(world, request_id).items():
+        yield f"done/{role}", card
+    coordinator = Clicker(CASEY.teams_id, CASEY.name, "00000000-0000-0000-0000-00000000ca5e")
+    triage.decide(request_id, coordinator, DecisionKind.CLOSE_DONE, {}, services)
+    run_queue(world)
+    assert TriageStep.EMAIL_DONE.value in world.store.records[request_id].steps
+    for role, card in views(world, request_id).items():
+        yield f"closed/{role}", card
 
 
 def test_no_two_clickable_actions_of_any_view_share_a_title(world, request_id):
@@ -92,7 +105,7 @@ def test_no_two_clickable_actions_of_any_view_share_a_title(world, request_id):
         found = titles(card)
         assert len(found) == len(set(found)), f"{name}: {found}"
         seen += 1
-    assert seen == 20
+    assert seen == 28
 
 
 def test_a_decision_says_it_decides_and_no_vote_looks_like_one(world, request_id):
