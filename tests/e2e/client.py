@@ -19,6 +19,7 @@ from intake.config import Settings
 LOCAL_TENANT_ID = "local-tenant"
 LOCAL_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 BOT_ID = "28:local-intake-bot"
+MORGAN = "morgan@contoso.example"  # the local demo scrum master, who acts on the board
 
 
 def invoke_activity(
@@ -151,6 +152,25 @@ class LocalHostClient:
         """Run the follow_up timer now, as the Functions admin endpoint does."""
         answer = self.http.post(f"{self.base_url}/admin/functions/follow_up", timeout=60)
         assert answer.status_code == 202, answer.text
+
+    # --- people on the board --------------------------------------------------------------
+    def person_moves(self, work_item_id: int, state: str, *, by: str = MORGAN) -> None:
+        """A person sets the work item's state on the board (the local DevOps)."""
+        answer = self.http.patch(
+            f"{self.base_url}/dev/api/workitems/{work_item_id}",
+            json={"by": by, "state": state},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+
+    def person_comments(self, work_item_id: int, text: str, *, by: str = MORGAN) -> None:
+        """A person comments on the work item on the board (the local DevOps)."""
+        answer = self.http.post(
+            f"{self.base_url}/dev/api/workitems/{work_item_id}/comments",
+            json={"by": by, "text": text},
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
 
     # --- what people see ------------------------------------------------------------------
     def get(self, path: str) -> Any:

@@ -33,17 +33,6 @@ DAY_9 = "2026-12-28T10:00:00Z"  # Mon 28 Dec 11:00 CET
 DAY_10 = "2026-12-29T10:00:00Z"  # Tue 29 Dec 11:00 CET
 
 
-def set_clock(client: LocalHostClient, now: str) -> None:
-    """Moves the frozen clock; the local host runs the follow_up timer at the new instant."""
-    answer = client.http.post(f"{client.base_url}/dev/api/clock", json={"now": now}, timeout=60)
-    assert answer.status_code == 200, answer.text
-
-
-def run_follow_up_again(client: LocalHostClient) -> None:
-    answer = client.http.post(f"{client.base_url}/admin/functions/follow_up", timeout=60)
-    assert answer.status_code == 202, answer.text
-
-
 def to_client(client: LocalHostClient) -> list[dict[str, Any]]:
     return [m for m in client.outbox() if m["to"] == [CLIENT]]
 
@@ -51,14 +40,14 @@ def to_client(client: LocalHostClient) -> list[dict[str, Any]]:
 def asked(client: LocalHostClient) -> tuple[str, int, dict[str, Any], int]:
     """A request (client without a DevOps identity) asked a question by the coordinator;
     returns its id, work item, the card's thread and the client's emails before the ask."""
-    set_clock(client, "2026-12-15T08:30:00Z")
+    client.set_clock("2026-12-15T08:30:00Z")
     receipt = client.submit(sample_submission(client_email=CLIENT, title="Blank page")).json()
     client.wait_until_done(receipt["requestId"])
     request_id = receipt["requestId"]
     item = client.status(request_id)["workItemId"]
     thread = client.thread_of(request_id)
     before = len(to_client(client))
-    set_clock(client, ASKED_AT)
+    client.set_clock(ASKED_AT)
     card = client.click(thread, "Casey", "ask_client", {"question": QUESTION})
     assert "on its way to the client" in json.dumps(card)
     client.wait_until_idle()
@@ -82,13 +71,13 @@ def test_asked_then_day_5_and_day_9_then_closed_on_day_10_each_once(tmp_path):
         refused = client.click(thread, "Alex", "ask_client", {"question": "Hello?"})
         assert "Only the coordinator or a scrum master can ask the client" in json.dumps(refused)
         client.wait_until_idle()
-        run_follow_up_again(client)
+        client.run_follow_up()
         assert len(to_client(client)) == before + 1  # Intake's #client comment not re-sent
 
         def said_at(now: str) -> list[dict[str, Any]]:
             count = len(to_client(client))
-            set_clock(client, now)
-            run_follow_up_again(client)  # a second run at the same instant adds nothing
+            client.set_clock(now)
+            client.run_follow_up()  # a second run at the same instant adds nothing
             return to_client(client)[count:]
 
         assert said_at("2026-12-22T09:59:00Z") == []
@@ -127,9 +116,9 @@ def test_a_reply_on_day_6_stops_the_cadence_and_the_request_goes_back(tmp_path):
     with LocalHostClient.started(tmp_path / "host", calendar=CALENDAR) as client:
         request_id, item, _, before = asked(client)
         (question,) = to_client(client)[before:]
-        set_clock(client, DAY_5)
+        client.set_clock(DAY_5)
         assert len(to_client(client)) == before + 2
-        set_clock(client, "2026-12-23T10:00:00Z")  # Day 6
+        client.set_clock("2026-12-23T10:00:00Z")  # Day 6
         answer = client.http.post(
             f"{client.base_url}/dev/api/inbox",
             json={
@@ -142,12 +131,12 @@ def test_a_reply_on_day_6_stops_the_cadence_and_the_request_goes_back(tmp_path):
             timeout=10,
         )
         assert answer.status_code == 202, answer.text
-        run_follow_up_again(client)  # reads the reply: a comment on the item
-        run_follow_up_again(client)  # sees the answer: back to the previous state
+        client.run_follow_up()  # reads the reply: a comment on the item
+        client.run_follow_up()  # sees the answer: back to the previous state
         assert client.work_item(item)["state"] == "In Planning"
         for now in (DAY_9, DAY_10, "2026-12-30T10:00:00Z"):
-            set_clock(client, now)
-            run_follow_up_again(client)
+            client.set_clock(now)
+            client.run_follow_up()
         # No Day 9 email, no closing: only the weekly update, 7 days after Day 5's email (the
         # request is open and no longer waiting: issue 15's "at least weekly").
         later = [m["subject"] for m in to_client(client)[before + 2 :]]
@@ -158,23 +147,17 @@ def test_a_reply_on_day_6_stops_the_cadence_and_the_request_goes_back(tmp_path):
 
 def test_moved_to_waiting_in_devops_with_a_client_comment_starts_the_same_cadence(tmp_path):
     with LocalHostClient.started(tmp_path / "host", calendar=CALENDAR) as client:
-        set_clock(client, "2026-12-15T08:30:00Z")
+        client.set_clock("2026-12-15T08:30:00Z")
         receipt = client.submit(sample_submission(client_email=CLIENT, title="Blank page")).json()
         client.wait_until_done(receipt["requestId"])
         item = client.status(receipt["requestId"])["workItemId"]
-        set_clock(client, ASKED_AT)
-        morgan = "morgan@contoso.example"
-        url = f"{client.base_url}/dev/api/workitems/{item}"
-        answer = client.http.patch(url, json={"by": morgan, "state": "Waiting on Client"})
-        assert answer.status_code == 200, answer.text
-        answer = client.http.post(
-            f"{url}/comments", json={"by": morgan, "text": "#client Which version do you run?"}
-        )
-        assert answer.status_code in (200, 201), answer.text
-        set_clock(client, "2026-12-15T10:10:00Z")  # the comment is emailed (client updates)
+        client.set_clock(ASKED_AT)
+        client.person_moves(item, "Waiting on Client")
+        client.person_comments(item, "#client Which version do you run?")
+        client.set_clock("2026-12-15T10:10:00Z")  # the comment is emailed (client updates)
         before = len(to_client(client))
-        set_clock(client, DAY_5)
-        run_follow_up_again(client)
+        client.set_clock(DAY_5)
+        client.run_follow_up()
         (again,) = to_client(client)[before:]
         assert again["subject"].startswith("We are still waiting for your answer")
         assert "Which version do you run?" in again["text"]

@@ -17,24 +17,6 @@ LINK = re.compile(r"(https?://[^\s\"<>]+/api/status/[A-Za-z0-9_-]+)")
 INTAKE_EMAILS = 2  # the confirmation and the planning words
 
 
-def person_moves(client, work_item_id: int, state: str) -> None:
-    answer = client.http.patch(
-        f"{client.base_url}/dev/api/workitems/{work_item_id}",
-        json={"by": "morgan@contoso.example", "state": state},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-
-
-def person_comments(client, work_item_id: int, text: str) -> None:
-    answer = client.http.post(
-        f"{client.base_url}/dev/api/workitems/{work_item_id}/comments",
-        json={"by": "morgan@contoso.example", "text": text},
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-
-
 def news(client) -> list[dict]:
     to_client = [m for m in client.outbox() if m["to"] == [CLIENT]]
     return to_client[INTAKE_EMAILS:]
@@ -51,8 +33,8 @@ def submitted(client) -> int:
 def test_a_client_comment_is_one_email_and_shows_on_the_status_page(local_host):
     work_item_id = submitted(local_host)
     local_host.set_clock("2026-12-07T09:01:00Z")
-    person_comments(local_host, work_item_id, "internal: their proxy again")
-    person_comments(local_host, work_item_id, "#client We found it <b>and</b> fixed it.")
+    local_host.person_comments(work_item_id, "internal: their proxy again")
+    local_host.person_comments(work_item_id, "#client We found it <b>and</b> fixed it.")
     local_host.set_clock("2026-12-07T09:05:00Z")
 
     (email,) = news(local_host)
@@ -72,7 +54,7 @@ def test_a_client_comment_is_one_email_and_shows_on_the_status_page(local_host):
 def test_a_person_s_state_change_is_one_email_with_the_new_label(local_host):
     work_item_id = submitted(local_host)
     local_host.set_clock("2026-12-07T09:01:00Z")
-    person_moves(local_host, work_item_id, "On Hold")
+    local_host.person_moves(work_item_id, "On Hold")
     local_host.set_clock("2026-12-07T09:05:00Z")
     assert news(local_host) == []  # younger than the merge window
     local_host.set_clock("2026-12-07T09:10:00Z")
@@ -88,9 +70,9 @@ def test_a_person_s_state_change_is_one_email_with_the_new_label(local_host):
 def test_two_changes_within_the_window_are_one_email(local_host):
     work_item_id = submitted(local_host)
     local_host.set_clock("2026-12-07T09:01:00Z")
-    person_moves(local_host, work_item_id, "On Hold")
+    local_host.person_moves(work_item_id, "On Hold")
     local_host.set_clock("2026-12-07T09:03:00Z")
-    person_moves(local_host, work_item_id, "Active")
+    local_host.person_moves(work_item_id, "Active")
     local_host.set_clock("2026-12-07T09:05:00Z")
     local_host.set_clock("2026-12-07T09:10:00Z")
     local_host.set_clock("2026-12-07T09:15:00Z")

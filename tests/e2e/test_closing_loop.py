@@ -15,23 +15,13 @@ from tests.e2e.client import LocalHostClient
 pytestmark = pytest.mark.e2e
 
 
-def set_clock(client: LocalHostClient, now: str) -> None:
-    answer = client.http.post(f"{client.base_url}/dev/api/clock", json={"now": now}, timeout=60)
-    assert answer.status_code == 200, answer.text
-
-
-def run_follow_up_again(client: LocalHostClient) -> None:
-    answer = client.http.post(f"{client.base_url}/admin/functions/follow_up", timeout=60)
-    assert answer.status_code == 202, answer.text
-
-
 def replies(client: LocalHostClient) -> list[dict[str, Any]]:
     return [reply for thread in client.threads() for reply in thread["replies"]]
 
 
 def test_a_done_pbi_offers_the_close_and_the_click_closes_with_done_once(tmp_path):
     with LocalHostClient.started(tmp_path / "host") as client:
-        set_clock(client, "2026-12-07T09:00:00Z")  # Mon, in business hours
+        client.set_clock("2026-12-07T09:00:00Z")  # Mon, in business hours
         request_id = client.submit(SAMPLE).json()["requestId"]
         client.wait_until_done(request_id)
         thread = client.thread_of(request_id)
@@ -61,13 +51,8 @@ def test_a_done_pbi_offers_the_close_and_the_click_closes_with_done_once(tmp_pat
         assert "Fix version: Sprint 1." in proceed
 
         # A person sets the PBI to Done on the board; the timer runs five minutes later.
-        done = client.http.patch(
-            f"{client.base_url}/dev/api/workitems/{pbi['id']}",
-            json={"by": "morgan@contoso.example", "state": "Done"},
-            timeout=10,
-        )
-        assert done.status_code == 200, done.text
-        set_clock(client, "2026-12-07T09:05:00Z")
+        client.person_moves(pbi["id"], "Done")
+        client.set_clock("2026-12-07T09:05:00Z")
         (offer,) = [r for r in replies(client) if r["key"].startswith(f"done:{pbi['id']}:")]
         assert f"Product Backlog Item #{pbi['id']}" in offer["text"]
         assert "is Done in Sprint 1" in offer["text"]
@@ -75,7 +60,7 @@ def test_a_done_pbi_offers_the_close_and_the_click_closes_with_done_once(tmp_pat
         card = client.thread_of(request_id)["card"]
         assert verbs(card) == ["close_done"]  # everyone's view: the server checks who
         assert_valid_card(card)
-        run_follow_up_again(client)  # a second run at the same instant says nothing more
+        client.run_follow_up()  # a second run at the same instant says nothing more
         assert [r["key"] for r in replies(client)].count(offer["key"]) == 1
 
         # Support staff are refused; the coordinator's click closes with Done.
@@ -99,8 +84,8 @@ def test_a_done_pbi_offers_the_close_and_the_click_closes_with_done_once(tmp_pat
 
         # Later timer runs add nothing: no reply, no email, no second close.
         said, sent = len(replies(client)), len(client.outbox())
-        set_clock(client, "2026-12-07T09:10:00Z")
-        run_follow_up_again(client)
+        client.set_clock("2026-12-07T09:10:00Z")
+        client.run_follow_up()
         assert len(replies(client)) == said and len(client.outbox()) == sent
         again = client.click(thread, "Morgan", "close_done")
         assert any("Already closed by Casey Coordinator" in t for t in texts(again))
