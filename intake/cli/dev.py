@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from intake import bootstrap
+from intake.cli.configured import configured_settings
 from intake.config import Settings, load_settings
 from intake.errors import ConfigurationError
 
@@ -43,11 +44,9 @@ def run(arguments: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        overrides = {"port": arguments.port} if arguments.port else {}
-        settings = load_settings(**overrides)
-    except ConfigurationError as exc:
-        print(f"Intake cannot start; fix these settings:\n{exc}")
+    overrides = {"port": arguments.port} if arguments.port else {}
+    settings = configured_settings(**overrides)
+    if settings is None:
         return 2
     from function_app import app
     from intake.dev.host import LocalHost

@@ -6,9 +6,8 @@ import argparse
 from typing import Any
 
 from intake import bootstrap
-from intake.config import load_settings
+from intake.cli.configured import configured_settings
 from intake.doctor import run_checks
-from intake.errors import ConfigurationError
 
 
 def register(commands: Any) -> None:
@@ -19,10 +18,8 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        print(f"Intake cannot start; fix these settings:\n{exc}")
+    settings = configured_settings()
+    if settings is None:
         return 2
     mode = "local mode" if settings.is_local else "real adapters where configured"
     print(f"Checking Intake ({mode}):")

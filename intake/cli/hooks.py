@@ -10,8 +10,9 @@ import argparse
 from typing import Any
 
 from intake import bootstrap
-from intake.config import Settings, load_settings
-from intake.errors import ConfigurationError, ExternalError
+from intake.cli.configured import configured_settings
+from intake.config import Settings
+from intake.errors import ExternalError
 from intake.hook_subscriptions import (
     EVENT_TYPES,
     HookSubscription,
@@ -34,10 +35,8 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        print(f"Intake cannot start; fix these settings:\n{exc}")
+    settings = configured_settings()
+    if settings is None:
         return 2
     creating = arguments.action == "create"
     problem = missing_settings(settings)
