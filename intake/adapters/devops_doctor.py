@@ -105,11 +105,15 @@ def doctor_checks(settings: Settings) -> list[Check]:
         )
         return frozenset(f.reference_name for f in found or [])
 
-    def client_email_field_exists() -> str:
-        field = settings.client_email_field
-        if field not in fields_of(settings.work_item_type):
-            raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
-        return field
+    def field_exists(field: str) -> Callable[[], str]:
+        """A check that the request's type has ``field`` (a field Intake writes on it)."""
+
+        def check() -> str:
+            if field not in fields_of(settings.work_item_type):
+                raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
+            return field
+
+        return check
 
     def request_id_field_exists() -> str:
         """Every type Intake creates holds the request id field: a retry after a lost create
@@ -134,12 +138,6 @@ def doctor_checks(settings: Settings) -> list[Check]:
         [*settings.sla_running_states, *settings.sla_reset_states, *settings.sla_pause_states]
     )
 
-    def sla_due_field_exists() -> str:
-        field = settings.sla_due_field
-        if field not in fields_of(settings.work_item_type):
-            raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
-        return field
-
     sla_checks = [
         Check(
             NAME,
@@ -154,7 +152,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
             Check(
                 NAME,
                 f"SLA due field exists in {settings.work_item_type!r}",
-                sla_due_field_exists,
+                field_exists(settings.sla_due_field),
                 "add a Date/Time field to the type (Organization settings > Process), or set "
                 "INTAKE_SLA_DUE_FIELD to one it has, or to empty",
             )
@@ -218,7 +216,7 @@ def doctor_checks(settings: Settings) -> list[Check]:
                 Check(
                     NAME,
                     f"client email field exists in {settings.work_item_type!r}",
-                    client_email_field_exists,
+                    field_exists(settings.client_email_field),
                     "add the field to the type (Organization settings > Process > the type > "
                     "New field), or set INTAKE_CLIENT_EMAIL_FIELD to one it has, or to empty "
                     "to keep the email in the description only",
@@ -252,18 +250,12 @@ def doctor_checks(settings: Settings) -> list[Check]:
     ]
 
     # --- closing the loop (issue 15): the resolution field every close writes ----------------
-    def resolution_field_exists() -> str:
-        field = settings.resolution_field
-        if field not in fields_of(settings.work_item_type):
-            raise LookupError(f"{field} is not a field of {settings.work_item_type!r}")
-        return field
-
     if settings.resolution_field:
         checks.append(
             Check(
                 NAME,
                 f"resolution field exists in {settings.work_item_type!r}",
-                resolution_field_exists,
+                field_exists(settings.resolution_field),
                 "add a text field to the type (Organization settings > Process > the type > "
                 "New field), or set INTAKE_RESOLUTION_FIELD to one it has, or to empty",
             )

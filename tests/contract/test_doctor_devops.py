@@ -25,6 +25,14 @@ def devops_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if "DevOps:" in line or "fix:" in line]
 
 
+def the_cross(capsys) -> tuple[str, str]:
+    """The one ✗ line the doctor printed for DevOps, and the fix line under it."""
+    lines = devops_lines(capsys.readouterr().out)
+    crosses = [line for line in lines if line.startswith("✗")]
+    assert len(crosses) == 1, crosses
+    return crosses[0], lines[lines.index(crosses[0]) + 1]
+
+
 def test_a_reachable_well_configured_organisation_passes_every_check(double, requests_mock, capsys):
     assert main(["doctor"]) == 0
     lines = devops_lines(capsys.readouterr().out)
@@ -52,50 +60,46 @@ def test_a_reachable_well_configured_organisation_passes_every_check(double, req
 def test_a_missing_state_is_a_cross_naming_it_with_the_fix(double, monkeypatch, capsys):
     monkeypatch.setenv("INTAKE_STATE_PLANNING", "Triage")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    cross = lines.index(
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: states exist in 'Issue' (missing: Triage; it has: New, In Planning, Active, "
         "Waiting on Client, Closed, On Hold)"
     )
-    assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
-    assert sum(line.startswith("✗") for line in lines) == 1
+    assert fix.startswith("    fix: set INTAKE_STATE_NEW, INTAKE_STATE_PLANNING")
 
 
 def test_a_state_after_a_decision_the_type_lacks_is_a_cross(double, monkeypatch, capsys):
     monkeypatch.setenv("INTAKE_STATE_AFTER_PROCEED", "Active")
     monkeypatch.setenv("INTAKE_STATE_AFTER_BUG_OR_FEATURE", "Resolved")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    cross = lines.index(
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: states exist in 'Issue' (missing: Resolved; it has: New, In Planning, "
         "Active, Waiting on Client, Closed, On Hold)"
     )
-    assert "INTAKE_STATE_AFTER_BUG_OR_FEATURE" in lines[cross + 1]
-    assert sum(line.startswith("✗") for line in lines) == 1
+    assert "INTAKE_STATE_AFTER_BUG_OR_FEATURE" in fix
 
 
 def test_a_request_id_field_a_type_lacks_is_a_cross_naming_the_types(double, monkeypatch, capsys):
     monkeypatch.setenv("INTAKE_REQUEST_ID_FIELD", "Custom.RequestRef")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    cross = lines.index(
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: request id field exists in every type Intake creates (Custom.RequestRef is "
         "not a field of 'Issue', 'Product Backlog Item', 'Task', 'Bug', 'Feature')"
     )
-    assert "INTAKE_REQUEST_ID_FIELD" in lines[cross + 1]
-    assert sum(line.startswith("✗") for line in lines) == 1
+    assert "INTAKE_REQUEST_ID_FIELD" in fix
 
 
 def test_a_client_email_field_the_type_lacks_is_a_cross_with_the_fix(double, monkeypatch, capsys):
     monkeypatch.setenv("INTAKE_CLIENT_EMAIL_FIELD", "Custom.Requester")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    cross = lines.index(
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: client email field exists in 'Issue' (Custom.Requester is not a field of "
         "'Issue')"
     )
-    assert "INTAKE_CLIENT_EMAIL_FIELD" in lines[cross + 1]
-    assert sum(line.startswith("✗") for line in lines) == 1
+    assert "INTAKE_CLIENT_EMAIL_FIELD" in fix
 
 
 def test_no_client_email_field_means_no_field_check(double, monkeypatch, capsys):
@@ -159,25 +163,23 @@ def test_an_sla_state_or_due_field_the_type_lacks_is_a_cross_with_the_fix(
 def test_an_on_hold_state_the_type_lacks_is_a_cross_with_the_fix(double, monkeypatch, capsys):
     monkeypatch.setenv("INTAKE_STATE_ON_HOLD", "Parked")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    cross = lines.index(
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: On Hold state exists in 'Issue' (missing: Parked; it has: New, In Planning, "
         "Active, Waiting on Client, Closed, On Hold)"
     )
-    assert lines[cross + 1].startswith("    fix: set INTAKE_STATE_ON_HOLD")
-    assert sum(line.startswith("✗") for line in lines) == 1
+    assert fix.startswith("    fix: set INTAKE_STATE_ON_HOLD")
 
 
 def test_a_waiting_state_the_type_lacks_is_a_cross_naming_the_setting(double, monkeypatch, capsys):
     monkeypatch.setenv("INTAKE_STATE_WAITING_CLIENT", "Pending Customer")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    crosses = [line for line in lines if line.startswith("✗")]
-    assert crosses == [
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: waiting-on-client state exists in 'Issue' (missing: Pending Customer; it "
         "has: New, In Planning, Active, Waiting on Client, Closed, On Hold)"
-    ]
-    assert "INTAKE_STATE_WAITING_CLIENT" in lines[lines.index(crosses[0]) + 1]
+    )
+    assert "INTAKE_STATE_WAITING_CLIENT" in fix
 
 
 def test_a_resolution_field_the_type_lacks_is_a_cross_and_empty_means_no_check(
@@ -185,12 +187,11 @@ def test_a_resolution_field_the_type_lacks_is_a_cross_and_empty_means_no_check(
 ):
     monkeypatch.setenv("INTAKE_RESOLUTION_FIELD", "Custom.Resolution")
     assert main(["doctor"]) == 1
-    lines = devops_lines(capsys.readouterr().out)
-    cross = lines.index(
+    cross, fix = the_cross(capsys)
+    assert cross == (
         "✗ DevOps: resolution field exists in 'Issue' (Custom.Resolution is not a field of 'Issue')"
     )
-    assert "INTAKE_RESOLUTION_FIELD" in lines[cross + 1]
-    assert sum(line.startswith("✗") for line in lines) == 1
+    assert "INTAKE_RESOLUTION_FIELD" in fix
     monkeypatch.setenv("INTAKE_RESOLUTION_FIELD", "")
     assert main(["doctor"]) == 0
     assert "resolution field" not in capsys.readouterr().out
