@@ -18,11 +18,10 @@ from intake.adapters.sqlite_db import Database
 from intake.config import Settings
 from intake.errors import ExternalUnavailable, RequestBusy
 from intake.follow_up import run_follow_up
-from intake.models import Request, RequestRecord, Step, WorkItemDraft
 from intake.triage_rules import Clicker
 from tests.fakes import FakeWorld
 from tests.unit.test_sla import History, paris
-from tests.unit.test_sla_faults import PARIS_JSON, Clock
+from tests.unit.test_sla_faults import PARIS_JSON, Clock, a_request_after_its_intake
 from tests.unit.test_sla_ladder import PARIS as CALENDAR
 
 CASEY = Clicker("29:1-casey-local", "Casey Coordinator", "00000000-0000-0000-0000-00000000ca5e")
@@ -62,26 +61,7 @@ class Board:
 def a_request_and_its_board(tmp_path) -> tuple[FakeWorld, Any, Clock, Board]:
     clock = Clock(paris("2026-12-14 10:00"))
     world = FakeWorld(Settings(data_dir=tmp_path / "data", calendar=PARIS_JSON), clock=clock)
-    ref = world.work_items.create(WorkItemDraft("Issue", "Blank", ""), key="00000000000000aa")
-    thread = world.channel.post_card({}, key="card")
-    request = Request(
-        id="00000000000000aa",
-        form_id="f",
-        response_id="1",
-        title="Blank page",
-        severity="Medium",
-        client_name="Jordan",
-        client_email="jordan@fabrikam.example",
-        received_at=clock.at,
-    )
-    steps = {
-        Step.CREATE_WORK_ITEM.value: {"work_item_id": ref.id, "url": ref.url},
-        Step.POST_TRIAGE_CARD.value: {
-            "conversation_id": thread.conversation_id,
-            "activity_id": thread.activity_id,
-        },
-    }
-    world.store.add_request(RequestRecord(request=request, steps=steps))
+    ref = a_request_after_its_intake(world, clock.at, title="Blank page", severity="Medium")
     history = History().add(
         "2026-12-14 10:00",
         state="New",

@@ -14,7 +14,7 @@ from intake.adapters.sqlite_db import Database
 from intake.config import Settings
 from intake.errors import ExternalUnavailable
 from intake.follow_up import run_follow_up
-from intake.models import Request, RequestRecord, Step, WorkItemDraft
+from intake.models import Request, RequestRecord, Step, WorkItemDraft, WorkItemRef
 from intake.sla_follow_up import INTENT_GRACE
 from tests.fakes import FakeWorld
 from tests.unit.test_sla import MORGAN, History, paris
@@ -38,6 +38,33 @@ class Clock:
         return self.at
 
 
+def a_request_after_its_intake(
+    world: FakeWorld, received_at: datetime, *, title: str, severity: str
+) -> WorkItemRef:
+    """Request 00000000000000aa recorded with its work item and its triage card posted."""
+    ref = world.work_items.create(WorkItemDraft("Issue", title, ""), key="00000000000000aa")
+    thread = world.channel.post_card({}, key="card")
+    request = Request(
+        id="00000000000000aa",
+        form_id="f",
+        response_id="1",
+        title=title,
+        severity=severity,
+        client_name="Jordan",
+        client_email="jordan@fabrikam.example",
+        received_at=received_at,
+    )
+    steps = {
+        Step.CREATE_WORK_ITEM.value: {"work_item_id": ref.id, "url": ref.url},
+        Step.POST_TRIAGE_CARD.value: {
+            "conversation_id": thread.conversation_id,
+            "activity_id": thread.activity_id,
+        },
+    }
+    world.store.add_request(RequestRecord(request=request, steps=steps))
+    return ref
+
+
 def world_with_a_request(tmp_path, *, keyed: bool = True):
     clock = Clock(paris("2026-12-14 10:00"))
     settings = Settings(
@@ -48,26 +75,7 @@ def world_with_a_request(tmp_path, *, keyed: bool = True):
     )
     world = FakeWorld(settings, clock=clock)
     world.channel.keyed = keyed
-    ref = world.work_items.create(WorkItemDraft("Issue", "Down", ""), key="00000000000000aa")
-    thread = world.channel.post_card({}, key="card")
-    request = Request(
-        id="00000000000000aa",
-        form_id="f",
-        response_id="1",
-        title="Down",
-        severity="Critical",
-        client_name="Jordan",
-        client_email="jordan@fabrikam.example",
-        received_at=clock.at,
-    )
-    steps = {
-        Step.CREATE_WORK_ITEM.value: {"work_item_id": ref.id, "url": ref.url},
-        Step.POST_TRIAGE_CARD.value: {
-            "conversation_id": thread.conversation_id,
-            "activity_id": thread.activity_id,
-        },
-    }
-    world.store.add_request(RequestRecord(request=request, steps=steps))
+    ref = a_request_after_its_intake(world, clock.at, title="Down", severity="Critical")
     history = History().add(
         "2026-12-14 10:00",
         state="New",
