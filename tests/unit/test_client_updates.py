@@ -4,66 +4,22 @@ at the send and at the comment read lose nothing and repeat nothing."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from intake import follow_up, status_page, workflow
+from intake import follow_up, status_page
 from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
 from intake.models import DiscussionComment, Identity
-from tests.conftest import sample_submission
-from tests.fake_follow_ups import FakeFollowUps
 from tests.faults.matrix import WorkerCrash
+from tests.follow_up_scene import EPOCH, RequestAfterIntake
 
-EPOCH = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-NEWCOMER = "pat.newcomer@fabrikam.example"
 MORGAN = Identity("m-1", "Morgan Scrum", "morgan@contoso.example")
 DEVOPS_HOST = "dev.azure.com"
 
 
-class Scene:
-    """One request (work item 1) after its intake, and the levers of DevOps and time."""
-
-    def __init__(self, world: Any) -> None:
-        self.world = world
-        self.now = EPOCH
-        world.clock = lambda: self.now
-        self.follow_ups = FakeFollowUps()
-        self.history = world.work_items.history.setdefault(1, [])
-        submission = sample_submission(client_email=NEWCOMER, title="Reports page is blank")
-        receipt = workflow.submit_request(
-            json.dumps(submission).encode(), "application/json", self.services
-        )
-        workflow.run_steps(receipt.request_id, self.services)
-        self.request_id = receipt.request_id
-        self.state = "New"
-        tags = {"newValue": f"intake; intake-{self.request_id}"}
-        self._revise({"System.State": {"newValue": "New"}, "System.Tags": tags})
-        self._revise({"System.State": {"oldValue": "New", "newValue": "In Planning"}})
-        self.state = "In Planning"
-        self.sent_by_intake = len(self.to_client())
-
-    @property
-    def services(self) -> Any:
-        services = self.world.services
-        services.follow_ups = self.follow_ups
-        return services
-
-    def _revise(self, fields: dict[str, Any]) -> None:
-        stamp = self.now.isoformat().replace("+00:00", "Z")
-        rev = len(self.history) + 1
-        self.history.append(
-            {"rev": rev, "fields": {"System.ChangedDate": {"newValue": stamp}, **fields}}
-        )
-        self.world.work_items.changed_at[1] = self.now
-        follow_up.announce_change(1, self.services)  # the service hook
-
-    def person_moves(self, state: str) -> None:
-        self._revise({"System.State": {"oldValue": self.state, "newValue": state}})
-        self.state = state
-
+class Scene(RequestAfterIntake):
     def person_comments(self, comment_id: int, html: str) -> None:
         comments = self.world.work_items.person_comments.setdefault(1, [])
         comments.append(DiscussionComment(comment_id, html, MORGAN, self.now))
@@ -74,9 +30,6 @@ class Scene:
 
     def timer(self) -> follow_up.FollowUpRun:
         return follow_up.run_follow_up(self.services)
-
-    def to_client(self) -> list[Any]:
-        return [e for e in self.world.mailer.sent if e.to == (NEWCOMER,)]
 
     def news(self) -> list[Any]:
         return self.to_client()[self.sent_by_intake :]

@@ -4,76 +4,32 @@ and crashes at the email, the comment and the thread note lose nothing and repea
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from intake import follow_up, silence_follow_up, workflow
+from intake import follow_up, silence_follow_up
 from intake.due_instants import SLA, with_due
 from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
-from tests.conftest import sample_submission
-from tests.fake_follow_ups import FakeFollowUps
 from tests.faults.matrix import WorkerCrash
+from tests.follow_up_scene import RequestAfterIntake
 
-EPOCH = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # Mon; the default calendar: UTC 09-18
-CLIENT = "pat.newcomer@fabrikam.example"
 OURS = ("relaunch:", "weekly:")
 
 
-class Scene:
-    """One request (work item 1) after its intake, and the levers of DevOps and time."""
+class Scene(RequestAfterIntake):
+    """The request, with the fake mailer on the test's clock too."""
 
     def __init__(self, world: Any, **settings: Any) -> None:
-        self.world = world
-        if settings:
-            world.settings = world.settings.model_copy(update=settings)
-        self.now = EPOCH
-        world.clock = lambda: self.now
         world.mailer.clock = lambda: self.now.timestamp()
-        self.follow_ups = FakeFollowUps()
-        self.history = world.work_items.history.setdefault(1, [])
-        submission = sample_submission(client_email=CLIENT, title="Reports page is blank")
-        receipt = workflow.submit_request(
-            json.dumps(submission).encode(), "application/json", self.services
-        )
-        workflow.run_steps(receipt.request_id, self.services)
-        self.request_id = receipt.request_id
-        self.state = "New"
-        tags = {"newValue": f"intake; intake-{self.request_id}"}
-        self._revise({"System.State": {"newValue": "New"}, "System.Tags": tags})
-        self._revise({"System.State": {"oldValue": "New", "newValue": "In Planning"}})
-        self.state = "In Planning"
-        self.sent_by_intake = len(self.to_client())
-
-    @property
-    def services(self) -> Any:
-        services = self.world.services
-        services.follow_ups = self.follow_ups
-        return services
-
-    def _revise(self, fields: dict[str, Any]) -> None:
-        stamp = self.now.isoformat().replace("+00:00", "Z")
-        rev = len(self.history) + 1
-        self.history.append(
-            {"rev": rev, "fields": {"System.ChangedDate": {"newValue": stamp}, **fields}}
-        )
-        self.world.work_items.changed_at[1] = self.now
-        follow_up.announce_change(1, self.services)  # the service hook
-
-    def person_moves(self, state: str) -> None:
-        self._revise({"System.State": {"oldValue": self.state, "newValue": state}})
-        self.state = state
+        super().__init__(world, **settings)
 
     def at(self, when: datetime) -> list[str]:
         """Run the timer at ``when``; the relaunch and weekly keys it said."""
         self.now = when
         said = follow_up.run_follow_up(self.services).said
         return [key for key in said if key.startswith(OURS)]
-
-    def to_client(self) -> list[Any]:
-        return [e for e in self.world.mailer.sent if e.to == (CLIENT,)]
 
     def news(self) -> list[str]:
         return [e.subject for e in self.to_client()[self.sent_by_intake :]]
