@@ -41,6 +41,29 @@ def assert_valid_card(card: dict[str, Any]) -> None:
     assert not errors, "\n".join(errors)
 
 
+def elements(card: Any) -> list[dict[str, Any]]:
+    """Every object of a card (elements, actions, inputs, choices ...), at any depth, in order."""
+    found: list[dict[str, Any]] = []
+    if isinstance(card, dict):
+        found.append(card)
+        for value in card.values():
+            found.extend(elements(value))
+    elif isinstance(card, list):
+        for value in card:
+            found.extend(elements(value))
+    return found
+
+
+def inputs(card: Any, input_id: str | None = None) -> list[dict[str, Any]]:
+    """The card's Input.* elements (only those with ``input_id`` when given), in order."""
+    return [
+        node
+        for node in elements(card)
+        if str(node.get("type", "")).startswith("Input.")
+        and (input_id is None or node.get("id") == input_id)
+    ]
+
+
 def texts(card: Any) -> list[str]:
     """Every TextBlock text of a card, at any depth, in order."""
     found: list[str] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.adaptive_cards import assert_valid_card, texts, verbs
+from tests.adaptive_cards import assert_valid_card, inputs, texts, verbs
 from tests.conftest import SAMPLE
 from tests.e2e.client import LocalHostClient
 
@@ -29,13 +29,13 @@ def test_a_done_pbi_offers_the_close_and_the_click_closes_with_done_once(tmp_pat
 
         # The scrum master's form offers the iteration: current sprint first and chosen.
         morgan = client.click(thread, "Morgan", "refresh", trigger="automatic")
-        (iteration,) = _inputs(morgan, "iteration")
+        (iteration,) = inputs(morgan, "iteration")
         assert iteration["choices"][-1] == {
             "title": "Backlog (no version yet)",
             "value": "@backlog",
         }
         assert iteration["value"] == iteration["choices"][0]["value"]
-        (resolution,) = _inputs(morgan, "resolution")
+        (resolution,) = inputs(morgan, "resolution")
         assert resolution["value"] == "Won't Do"
         assert "Done" not in [c["value"] for c in resolution["choices"]]
 
@@ -89,16 +89,3 @@ def test_a_done_pbi_offers_the_close_and_the_click_closes_with_done_once(tmp_pat
         assert len(replies(client)) == said and len(client.outbox()) == sent
         again = client.click(thread, "Morgan", "close_done")
         assert any("Already closed by Casey Coordinator" in t for t in texts(again))
-
-
-def _inputs(node: Any, input_id: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("id") == input_id and str(node.get("type", "")).startswith("Input."):
-            found.append(node)
-        for value in node.values():
-            found.extend(_inputs(value, input_id))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_inputs(value, input_id))
-    return found

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.adaptive_cards import assert_valid_card, texts, verbs
+from tests.adaptive_cards import assert_valid_card, elements, texts, verbs
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.e2e
@@ -176,16 +176,7 @@ def test_concurrent_create_pbi_clicks_make_one_pbi(local_host, thread):
 
 
 def _open_urls(card):
-    found = []
-    if isinstance(card, dict):
-        if card.get("type") == "Action.OpenUrl":
-            found.append(card)
-        for value in card.values():
-            found.extend(_open_urls(value))
-    elif isinstance(card, list):
-        for value in card:
-            found.extend(_open_urls(value))
-    return found
+    return [node for node in elements(card) if node.get("type") == "Action.OpenUrl"]
 
 
 def test_the_channel_page_loads_the_official_renderer_from_the_local_host(local_host, thread):

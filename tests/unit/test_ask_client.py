@@ -13,7 +13,7 @@ from intake.errors import InvalidDecision
 from intake.models import DecisionKind, Request, RequestRecord
 from intake.triage_rules import Clicker
 from intake.waiting import NO_QUESTION, answered, current_wait, question_from, question_of
-from tests.adaptive_cards import texts
+from tests.adaptive_cards import texts, verbs
 from tests.fakes import FakeWorld
 from tests.people import ALEX, MORGAN
 from tests.unit.test_sla import History, paris
@@ -30,23 +30,6 @@ def run_queue(world: FakeWorld) -> None:
     while world.queue.messages:
         message = messages.from_json(world.queue.messages.pop(0))
         handlers()[message.kind](message, world.services)
-
-
-def verbs(card):
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
-                found.append(node["verb"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
 
 
 # --- the click -------------------------------------------------------------------------------

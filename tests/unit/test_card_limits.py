@@ -22,7 +22,7 @@ from intake.triage_rules import (
     MAX_TASKS_TEXT,
     Clicker,
 )
-from tests.adaptive_cards import assert_valid_card, texts
+from tests.adaptive_cards import assert_valid_card, inputs, texts
 from tests.e2e.client import invoke_activity
 from tests.people import MORGAN
 
@@ -118,22 +118,10 @@ def test_a_card_input_that_is_not_text_is_refused(world, request_id, kind, data)
 
 def test_the_card_inputs_carry_the_limits_the_server_checks():
     fragment = load_card("scrum_master_decide")
-    inputs: dict[str, Any] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input."):
-                inputs[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(fragment)
-    assert inputs["tasks"]["maxLength"] == MAX_TASKS_TEXT
-    assert inputs["rootCause"]["maxLength"] == MAX_ROOT_CAUSE
-    assert {c["value"] for c in inputs["bugOrFeature"]["choices"]} == {"bug", "feature"}
+    by_id = {node["id"]: node for node in inputs(fragment)}
+    assert by_id["tasks"]["maxLength"] == MAX_TASKS_TEXT
+    assert by_id["rootCause"]["maxLength"] == MAX_ROOT_CAUSE
+    assert {c["value"] for c in by_id["bugOrFeature"]["choices"]} == {"bug", "feature"}
 
 
 # --- who may decide --------------------------------------------------------------------------

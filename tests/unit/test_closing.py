@@ -20,7 +20,7 @@ from intake.follow_up import run_follow_up
 from intake.messages import Kind
 from intake.models import DecisionKind, Iteration
 from intake.triage_rules import Clicker, TriageStep, decision_from
-from tests.adaptive_cards import texts, verbs
+from tests.adaptive_cards import elements, texts, verbs
 from tests.conftest import SAMPLE
 from tests.fakes import FakeWorld
 from tests.people import ALEX, MORGAN
@@ -250,13 +250,13 @@ def test_backlog_chosen_explicitly_leaves_the_pbi_without_a_version(tmp_path):
 def test_the_card_offers_the_kept_sprints_and_a_click_never_calls_devops(tmp_path):
     world, services, clock, request_id = make_world(tmp_path)
     card = triage.view(request_id, MORGAN, services)
-    (choice,) = [i for i in _walk(card) if i.get("id") == "iteration"]
+    (choice,) = [i for i in elements(card) if i.get("id") == "iteration"]
     assert [c["value"] for c in choice["choices"]] == ["@current", "@backlog"]  # nothing kept
     assert iteration_choices.refresh(services, T0)
     assert not iteration_choices.refresh(services, T0 + timedelta(minutes=10))  # still fresh
     world.faults.add("current_iteration", ExternalUnavailable("DevOps is down"), times=5)
     card = triage.view(request_id, MORGAN, services)
-    (choice,) = [i for i in _walk(card) if i.get("id") == "iteration"]
+    (choice,) = [i for i in elements(card) if i.get("id") == "iteration"]
     assert choice["choices"] == [
         {"title": "Sprint 7 (current sprint)", "value": "Intake\\Sprint 7"},
         {"title": "Sprint 8", "value": "Intake\\Sprint 8"},
@@ -430,15 +430,3 @@ def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(tmp_path,
     assert len(done_emails(world)) == 1, operation
     assert len(offers(world)) == 1, operation
     assert world.store.records[request_id].status == "done", operation
-
-
-def _walk(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        found.append(node)
-        for value in node.values():
-            found.extend(_walk(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_walk(value))
-    return found
