@@ -9,11 +9,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from intake import follow_up, workflow
+from intake.errors import ExternalRejected, ExternalUnavailable, Throttled
 from tests.conftest import sample_submission
 from tests.fake_follow_ups import FakeFollowUps
+from tests.faults.matrix import WorkerCrash
 
 EPOCH = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # Mon; the default calendar: UTC 09-18
 CLIENT = "pat.newcomer@fabrikam.example"
+
+# The faults a follow-up's call may meet: kind -> (the error, raised after the call acted?).
+# "lost-answer": the remote acted and its answer never came back.
+FAULTS = {
+    "5xx": (lambda: ExternalUnavailable("503", remote_status=503), False),
+    "429": (lambda: Throttled("429", retry_after=7), False),
+    "timeout": (lambda: ExternalUnavailable("read timed out"), False),
+    "rejected": (lambda: ExternalRejected("400", remote_status=400), False),
+    "crash-before": (lambda: WorkerCrash("died"), False),
+    "crash-after": (lambda: WorkerCrash("died"), True),
+    "lost-answer": (lambda: ExternalUnavailable("read timed out"), True),
+}
 
 
 class RequestAfterIntake:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from intake import follow_up, status_page
-from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
+from intake.errors import ExternalError
 from intake.models import DiscussionComment, Identity
 from tests.faults.matrix import WorkerCrash
-from tests.follow_up_scene import EPOCH, RequestAfterIntake
+from tests.follow_up_scene import EPOCH, FAULTS, RequestAfterIntake
 
 MORGAN = Identity("m-1", "Morgan Scrum", "morgan@contoso.example")
 DEVOPS_HOST = "dev.azure.com"
@@ -144,17 +144,6 @@ def test_a_leased_request_is_told_on_a_later_run(scene):
     scene.after(5)
     scene.timer()
     assert len(scene.news()) == 1
-
-
-FAULTS = {
-    "5xx": (lambda: ExternalUnavailable("503", remote_status=503), False),
-    "429": (lambda: Throttled("429", retry_after=7), False),
-    "timeout": (lambda: ExternalUnavailable("read timed out"), False),
-    "rejected": (lambda: ExternalRejected("400", remote_status=400), False),
-    "crash-before": (lambda: WorkerCrash("died"), False),
-    "crash-after": (lambda: WorkerCrash("died"), True),
-    "lost-answer": (lambda: ExternalUnavailable("read timed out"), True),
-}
 
 
 # A read (Sent Items, the history) has no effect to fail after: only the faults before it.

@@ -11,9 +11,9 @@ import pytest
 
 from intake import follow_up, silence_follow_up
 from intake.due_instants import SLA, with_due
-from intake.errors import ExternalError, ExternalRejected, ExternalUnavailable, Throttled
+from intake.errors import ExternalError
 from tests.faults.matrix import WorkerCrash
-from tests.follow_up_scene import RequestAfterIntake
+from tests.follow_up_scene import FAULTS, RequestAfterIntake
 
 OURS = ("relaunch:", "weekly:")
 
@@ -191,15 +191,6 @@ def test_a_change_stays_due_until_the_run_s_follow_ups_have_all_looked_at_it(sce
 
 
 # --- faults: 0 lost, 0 duplicates ------------------------------------------------------------
-FAULTS = {
-    "5xx": (lambda: ExternalUnavailable("503", remote_status=503), False),
-    "429": (lambda: Throttled("429", retry_after=7), False),
-    "timeout": (lambda: ExternalUnavailable("read timed out"), False),
-    "rejected": (lambda: ExternalRejected("400", remote_status=400), False),
-    "crash-before": (lambda: WorkerCrash("died"), False),
-    "crash-after": (lambda: WorkerCrash("died"), True),
-    "lost-answer": (lambda: ExternalUnavailable("read timed out"), True),
-}
 CASES = [
     (operation, kind)
     for operation in ("send", "add_comment", "reply", "find_sent")
