@@ -66,16 +66,7 @@ def inputs(card: Any, input_id: str | None = None) -> list[dict[str, Any]]:
 
 def texts(card: Any) -> list[str]:
     """Every TextBlock text of a card, at any depth, in order."""
-    found: list[str] = []
-    if isinstance(card, dict):
-        if card.get("type") == "TextBlock":
-            found.append(card["text"])
-        for value in card.values():
-            found.extend(texts(value))
-    elif isinstance(card, list):
-        for value in card:
-            found.extend(texts(value))
-    return found
+    return [node["text"] for node in elements(card) if node.get("type") == "TextBlock"]
 
 
 def verbs(card: Any) -> list[str]:
