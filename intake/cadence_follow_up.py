@@ -47,31 +47,25 @@ from intake import ask_client, emails
 from intake.attempts import record_attempt, send_once
 from intake.client_notify import state_changes
 from intake.client_status import client_email_result, state_result
+from intake.decision_steps import close_request
 from intake.due_instants import with_due
 from intake.errors import ExternalError, ExternalRejected, RequestNotFound
 from intake.follow_rules import CadenceStep, cadence, cadence_due
 from intake.models import Comment, RequestRecord, Step, Thread, TrackedItem
 from intake.ports import FollowUps, Services
 from intake.status_page import status_link
+from intake.triage_rules import NO_RESPONSE
 from intake.waiting import Wait, answered, asks, current_wait, question_of
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0
-NO_RESPONSE = "No response"
-# Where the resolution is written. Another feature adds INTAKE_RESOLUTION_FIELD; until then
-# (or when it is empty) DevOps' own field for it.
-DEFAULT_RESOLUTION_FIELD = "Microsoft.VSTS.Common.ResolvedReason"
 SUMMARY_KEY = "cadence"  # this module's part of the cached summary (the SLA's is its own)
 CLOSING_PARTS = ("comment", "email", "note")
 
 
 def cadence_key(work_item_id: int, rev: int, day: int | str) -> str:
     return f"cadence:{work_item_id}:{rev}:{day}"
-
-
-def resolution_field(settings: Any) -> str:
-    return str(getattr(settings, "resolution_field", "") or DEFAULT_RESOLUTION_FIELD)
 
 
 def follow_waits(services: Services, work_item_ids: Iterable[int], now: datetime) -> list[str]:
@@ -218,24 +212,11 @@ def _close(
         result = CLOSING[part](number, record, wait, part_key, services)
         services.store.record_step(record.request.id, part_key, result)
         said.append(part_key)
-    settings = services.settings
-    _write_resolution(number, services)
-    services.work_items.set_state(number, settings.state_closed)
-    result = state_result(settings.state_closed, services.clock())
-    services.store.record_step(record.request.id, key, {**result, "resolution": NO_RESPONSE})
+    # The resolution and the state as every close writes them (decision_steps.close_request).
+    result = close_request(number, NO_RESPONSE, services)
+    services.store.record_step(record.request.id, key, result)
     log.info("request %s: closed for no response (Day %d)", record.request.id, step.day)
     return [*said, key]
-
-
-def _write_resolution(number: int, services: Services) -> None:
-    field = resolution_field(services.settings)
-    try:
-        services.work_items.update(number, fields={field: NO_RESPONSE})
-    except ExternalRejected as exc:
-        if exc.remote_status != 400:
-            raise
-        # The type lacks the field (make doctor names it): the comment says the resolution.
-        log.warning("work item %d: resolution not written to %s (%s)", number, field, exc.title)
 
 
 def _closing_comment(

@@ -189,7 +189,14 @@ def close_with(state: TriageState, services: Services, resolution: str) -> dict[
     """Write the resolution (``settings.resolution_field``; empty: not written), then move the
     request to the closed state. Both are idempotent (the same value again changes nothing),
     so a retry after a crash between them only finishes the close."""
-    settings, work_item_id = services.settings, _work_item_id(state)
+    return close_request(_work_item_id(state), resolution, services)
+
+
+def close_request(work_item_id: int, resolution: str, services: Services) -> dict[str, Any]:
+    """Every close of a request (a decision's, the loop's, the no-response cadence's) writes
+    its resolution this one way: to ``settings.resolution_field`` (empty: not written), then
+    the closed state; the result names the resolution."""
+    settings = services.settings
     if settings.resolution_field:
         services.work_items.update(work_item_id, fields={settings.resolution_field: resolution})
     services.work_items.set_state(work_item_id, settings.state_closed)

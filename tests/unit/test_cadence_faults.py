@@ -59,9 +59,11 @@ class Board:
         return self.clock.at.astimezone(CALENDAR.timezone).strftime("%Y-%m-%d %H:%M")
 
 
-def a_request_and_its_board(tmp_path) -> tuple[FakeWorld, Any, Clock, Board]:
+def a_request_and_its_board(tmp_path, **settings: Any) -> tuple[FakeWorld, Any, Clock, Board]:
     clock = Clock(paris("2026-12-14 10:00"))
-    world = FakeWorld(Settings(data_dir=tmp_path / "data", calendar=PARIS_JSON), clock=clock)
+    world = FakeWorld(
+        Settings(data_dir=tmp_path / "data", calendar=PARIS_JSON, **settings), clock=clock
+    )
     ref = world.work_items.create(WorkItemDraft("Issue", "Blank", ""), key="00000000000000aa")
     thread = world.channel.post_card({}, key="card")
     request = Request(
@@ -155,6 +157,22 @@ def test_without_faults_each_message_and_change_happens_once(tmp_path):
     run(services, clock, ASKED, 1)
     the_whole_cadence(world, services, clock, board)
     assert_said_once(world, board)
+
+
+@pytest.mark.parametrize("field", ["Custom.Resolution", ""])
+def test_the_no_response_close_writes_the_resolution_as_every_close_does(tmp_path, field):
+    """INTAKE_RESOLUTION_FIELD is where it goes; empty: not written (decision_steps)."""
+    world, services, clock, board = a_request_and_its_board(tmp_path, resolution_field=field)
+    ask(world, services, clock)
+    ask_client.run_asks(world_request(world), services)
+    run(services, clock, ASKED, 1)
+    the_whole_cadence(world, services, clock, board)
+    fields = world.work_items.items[board.id]["fields"]
+    assert outcome(world, board)["states"] == [WAITING, CLOSED]
+    assert "Microsoft.VSTS.Common.ResolvedReason" not in fields
+    assert fields.get(field) == ("No response" if field else None)
+    record = world.store.records[world_request(world)]
+    assert record.steps["cadence:1:3:10"]["resolution"] == "No response"
 
 
 @pytest.mark.parametrize(
