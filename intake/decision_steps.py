@@ -228,6 +228,22 @@ def email_done(state: TriageState, services: Services) -> dict[str, Any]:
     return client_email_result(email, message_id, services.clock())
 
 
+def comment_done(state: TriageState, services: Services) -> dict[str, Any]:
+    """The close said on the request's work item (the single source of truth): what was
+    done, in which iteration, the resolution, and that the client was told. Keyed: once."""
+    offer = state.done_offer or {}
+    what = f"{offer.get('type') or 'work item'} #{offer.get('id')}"
+    where = f" in {offer['iteration']}" if offer.get("iteration") else " (no iteration)"
+    closing = state.closing
+    by = closing.by_name if closing is not None else "Intake"
+    text = (
+        f"<p>Closed: done — {html.escape(what)}{html.escape(where)}; the client was told by "
+        f"email. Resolution <b>{DONE}</b>; closed by {html.escape(by)}.</p>"
+    )
+    comment = Comment(key=_key(state, TriageStep.COMMENT_DONE), html=text)
+    return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
+
+
 def set_state(state: TriageState, services: Services) -> dict[str, Any]:
     """Move the request to its configured state after the decision (empty: leave it)."""
     settings, decision = services.settings, _decision(state)
@@ -293,6 +309,7 @@ STEP_FUNCTIONS: dict[TriageStep, Callable[[TriageState, Services], dict[str, Any
     TriageStep.SET_STATE: set_state,
     TriageStep.CLOSE_DONE: close_done,
     TriageStep.EMAIL_DONE: email_done,
+    TriageStep.COMMENT_DONE: comment_done,
 }
 
 

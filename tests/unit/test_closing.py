@@ -228,6 +228,11 @@ def done_emails(world: FakeWorld) -> list[Any]:
     return [e for e in world.mailer.sent if e.key.endswith("closing.email_client")]
 
 
+def close_comments(world: FakeWorld, request_id: str) -> list[str]:
+    item = world.store.records[request_id].work_item_id
+    return [c.html for c in world.work_items.comments[item] if c.key.endswith("closing.comment")]
+
+
 def test_create_pbi_puts_the_pbi_in_the_chosen_sprint_and_tells_the_coordinator(tmp_path):
     world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path)
     assert world.work_items.items[pbi_id]["draft"].iteration_path == "Intake\\Sprint 7"
@@ -323,11 +328,16 @@ def test_a_done_pbi_is_offered_once_and_the_coordinator_closes_with_done(tmp_pat
     assert item["state"] == "Closed" and item["fields"][FIELD] == "Done"
     (email,) = done_emails(world)
     assert f"Product Backlog Item #{pbi_id}" in email.text and "in Sprint 7" in email.text
+    # The work item, the single source of truth, says the close too.
+    (comment,) = close_comments(world, request_id)
+    assert f"Closed: done — Product Backlog Item #{pbi_id} in Sprint 7" in comment
+    assert "the client was told" in comment and "Resolution <b>Done</b>" in comment
+    assert "Casey Coordinator" in comment
     assert record.status == "done"
     again = triage.decide(request_id, MORGAN, DecisionKind.CLOSE_DONE, {}, services)
     assert "Already closed by Casey Coordinator." in texts(again)
     deliver(world, services)
-    assert len(done_emails(world)) == 1
+    assert len(done_emails(world)) == 1 and len(close_comments(world, request_id)) == 1
 
 
 def test_auto_close_on_done_closes_at_once_without_asking(tmp_path):
@@ -392,6 +402,8 @@ OPERATIONS = [
     "send",
     "record_step.closing.close",
     "record_step.closing.email_client",
+    "add_comment",
+    "record_step.closing.comment",
 ]
 
 
@@ -428,6 +440,7 @@ def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(tmp_path,
     item = world.work_items.items[world.store.records[request_id].work_item_id]
     assert (item["state"], item["fields"].get(FIELD)) == ("Closed", "Done"), operation
     assert len(done_emails(world)) == 1, operation
+    assert len(close_comments(world, request_id)) == 1, operation
     assert len(offers(world)) == 1, operation
     assert world.store.records[request_id].status == "done", operation
 
