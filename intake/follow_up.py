@@ -87,6 +87,8 @@ def run_follow_up(services: Services) -> FollowUpRun:
     iteration_choices.refresh(services, now)  # the sprints Create PBI offers, kept fresh
     follow_ups.set_watermark(now)
     run.due = [item.work_item_id for item in follow_ups.due(now)]
+    # Done replies seen outside business hours, said at the opening (issue 15).
+    run.said += closing.say_due(run.due, services, now)
     # The clocks of what changed or fell due, their reminders, and the digest's slot.
     run.said += sla_follow_up.follow_clocks(
         services, sorted({*run.refreshed, *run.due}), now, triage.publish_card

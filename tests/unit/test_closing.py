@@ -357,6 +357,41 @@ def test_auto_close_on_done_closes_at_once_without_asking(tmp_path):
     assert len(offers(world)) == 1 and len(done_emails(world)) == 1
 
 
+SATURDAY_NIGHT = datetime(2026, 12, 12, 22, 0, tzinfo=UTC)  # the default calendar: UTC
+MONDAY_OPENING = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)  # Mon-Fri 09:00-18:00
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_a_done_seen_outside_business_hours_is_said_at_the_next_opening_once(tmp_path, auto):
+    world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path, auto_close_on_done=auto)
+    request_item = world.store.records[request_id].work_item_id
+    world.work_items.history[request_item] = [rev(1, **{KEY: request_id, "System.State": "New"})]
+    pbi_done(world, request_id, pbi_id, clock)
+    for night in (SATURDAY_NIGHT, SATURDAY_NIGHT + timedelta(hours=12)):
+        clock.at = world.work_items.changed_at[pbi_id] = night  # swept again on Sunday
+        run_follow_up(services)
+        deliver(world, services)
+        assert offers(world) == [] and done_emails(world) == []
+        assert world.work_items.items[request_item]["state"] != "Closed"
+        # The request's item stays due: the timer wakes at the opening.
+        assert services.follow_ups.item(request_item).next_due_at == MONDAY_OPENING
+    for _ in range(2):  # a second run at the same instant adds nothing
+        clock.at = MONDAY_OPENING
+        run_follow_up(services)
+        deliver(world, services)
+        (offer,) = offers(world)
+        assert ("Intake closes the request" in offer["text"]) is auto
+        assert len(done_emails(world)) == int(auto)
+        closed = world.work_items.items[request_item]["state"] == "Closed"
+        assert closed is auto
+    item = services.follow_ups.item(request_item)
+    assert "done" not in item.summary and "done" not in item.summary["dueBy"]
+    if not auto:
+        triage.decide(request_id, CASEY, DecisionKind.CLOSE_DONE, {}, services)
+        deliver(world, services)
+        assert len(done_emails(world)) == 1 and len(close_comments(world, request_id)) == 1
+
+
 def test_a_pbi_not_done_or_not_ours_offers_nothing(tmp_path):
     world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path)
     pbi_done(world, request_id, pbi_id, clock)
@@ -416,15 +451,22 @@ FAULTS = [
 ]
 
 
+@pytest.mark.parametrize("night", [False, True], ids=["day", "night"])
 @pytest.mark.parametrize(("operation", "after"), FAULTS)
-def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(tmp_path, operation, after):
+def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(
+    tmp_path, operation, after, night
+):
     world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path, auto_close_on_done=True)
+    request_item = world.store.records[request_id].work_item_id
+    world.work_items.history[request_item] = [rev(1, **{KEY: request_id, "System.State": "New"})]
     pbi_done(world, request_id, pbi_id, clock)
     error = ExternalUnavailable("down") if operation != "update" else ExternalRejected("no")
     world.faults.add(operation, error, after=after)
-    # The timer runs every five minutes; the queue delivers again; the timer resumes.
-    for minutes in (5, 10, 15, 30):
-        clock.at = T0 + timedelta(minutes=minutes)
+    # The timer runs every five minutes; the queue delivers again; the timer resumes. At
+    # night: seen on Saturday, said (closed, emailed) from Monday's opening.
+    start = MONDAY_OPENING if night else T0
+    for minutes in (-2 * 24 * 60, 5, 10, 15, 30) if night else (5, 10, 15, 30):
+        clock.at = start + timedelta(minutes=minutes)
         try:
             run_follow_up(services)
         except ExternalUnavailable:
