@@ -17,7 +17,7 @@ close itself is a write-once claim (``closing``) whose steps run like a decision
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from intake import sla_follow_up, triage
 from intake.closing_rules import COMPLETED, Created, iteration_label, resolution_to_clear
 from intake.due_instants import due_of, with_due
 from intake.errors import ExternalError, RequestNotFound
-from intake.models import RequestRecord
+from intake.models import RequestRecord, TrackedItem
 from intake.ports import FollowUps, Services
 from intake.triage_card import escape_markdown
 from intake.triage_rules import TriageStep
@@ -45,15 +45,23 @@ CREATED_BY = {
 }
 
 
+# Reads a request's work item and caches it for the follow-ups (``follow_up.refresh``,
+# passed in by the run: this module is the run's, not the other way round).
+Cache = Callable[[int], TrackedItem | None]
+
+
 def follow_done(
-    found: Iterable[tuple[int, Created]], services: Services, now: datetime
+    found: Iterable[tuple[int, Created]],
+    services: Services,
+    now: datetime,
+    cache: Cache = lambda _: None,
 ) -> list[str]:
     """For each created item whose history was just read: if it is done, the offer, the
     thread reply and (auto-close) the close, once each. Returns the effect keys said."""
     said: list[str] = []
     for work_item_id, created in found:
         try:
-            said.extend(_one(work_item_id, created, services, now))
+            said.extend(_one(work_item_id, created, services, now, cache))
         except RequestNotFound:
             log.warning("follow_up: work item %d names an unknown request", work_item_id)
         except ExternalError as exc:  # one item's failure must not stop the others
@@ -63,7 +71,9 @@ def follow_done(
     return said
 
 
-def _one(work_item_id: int, created: Created, services: Services, now: datetime) -> list[str]:
+def _one(
+    work_item_id: int, created: Created, services: Services, now: datetime, cache: Cache
+) -> list[str]:
     categories = services.work_items.state_categories(created.work_item_type)
     if categories.get(created.state) != COMPLETED:
         return []
@@ -88,7 +98,7 @@ def _one(work_item_id: int, created: Created, services: Services, now: datetime)
         not auto or state.closing is not None
     )
     if not services.settings.business_calendar.is_open(now) and not finished:
-        return _defer(state.record, offer, services, now)
+        return _defer(state.record, offer, services, now, cache)
     return _announce(created.request_id, offer, services, now)
 
 
@@ -126,18 +136,16 @@ def say_due(work_item_ids: Iterable[int], services: Services, now: datetime) -> 
 
 
 def _defer(
-    record: RequestRecord, offer: dict[str, Any], services: Services, now: datetime
+    record: RequestRecord, offer: dict[str, Any], services: Services, now: datetime, cache: Cache
 ) -> list[str]:
     """Keep the done reply on the request's followed item, due at the next opening under its
     own name (``due_instants``), so the timer wakes then and no other follow-up's save drops
     it. The request's item is read and cached now if it is not yet; one Intake cannot follow
     (its history names no request) cannot keep the instant: the reply is said at once rather
     than lost. Returns the effect keys said."""
-    from intake import follow_up  # the run that calls this module; imported late, not a cycle
-
     follow_ups = _follow_ups(services)
     number = record.created_work_item_id()
-    item = follow_ups.item(number) or follow_up.refresh(number, services, now)
+    item = follow_ups.item(number) or cache(number)
     if item is None:
         log.warning("follow_up: request item %d is not followed; done said at once", number)
         return _announce(record.request.id, offer, services, now)

@@ -82,7 +82,9 @@ def run_follow_up(services: Services) -> FollowUpRun:
     follow_ups.forget_changed(marks)
     run.said += tell_clients(run.refreshed, services)
     # Closing the loop (issue 15): done items offer the close; reopening clears resolutions.
-    run.said += closing.follow_done(created, services, now)
+    run.said += closing.follow_done(
+        created, services, now, cache=lambda number: refresh(number, services, now)
+    )
     closing.clear_reopened(run.refreshed, services)
     iteration_choices.refresh(services, now)  # the sprints Create PBI offers, kept fresh
     follow_ups.set_watermark(now)

@@ -392,6 +392,19 @@ def test_a_done_seen_outside_business_hours_is_said_at_the_next_opening_once(tmp
         assert len(done_emails(world)) == 1 and len(close_comments(world, request_id)) == 1
 
 
+def test_a_done_at_night_whose_request_item_cannot_be_followed_is_said_rather_than_lost(
+    tmp_path,
+):
+    world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path)
+    pbi_done(world, request_id, pbi_id, clock)  # the request item's history names no request
+    clock.at = SATURDAY_NIGHT
+    run_follow_up(services)
+    assert len(offers(world)) == 1
+    clock.at = MONDAY_OPENING
+    run_follow_up(services)
+    assert len(offers(world)) == 1
+
+
 def test_a_pbi_not_done_or_not_ours_offers_nothing(tmp_path):
     world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path)
     pbi_done(world, request_id, pbi_id, clock)
