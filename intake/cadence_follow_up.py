@@ -12,8 +12,10 @@ For each work item that changed or fell due: the wait it is in (entering
   the cadence stops and the request goes back to the state it was in before the wait.
 
 Leaving the state stops the cadence (nothing is due without a current wait); entering it
-again is a new wait (a new revision), at Day 1. Questions asked with the card and not sent
-yet (``intake.ask_client``) are finished here too: the timer is the queue's safety net.
+again is a new wait (a new revision), at Day 1; so is a new question asked with the card
+during the wait (``waiting.restarted``: Day 1 at the question, keys ``{rev}.{n}``).
+Questions asked with the card and not sent yet (``intake.ask_client``) are finished here
+too: the timer is the queue's safety net.
 
 **Each effect once.** Every step is recorded on the request as ``cadence:{item}:{rev}:{day}``
 (``rev``: the revision that entered the state), the closing's parts as
@@ -47,31 +49,25 @@ from intake import ask_client, emails
 from intake.attempts import record_attempt, send_once
 from intake.client_notify import state_changes
 from intake.client_status import client_email_result, state_result
+from intake.decision_steps import close_request
 from intake.due_instants import with_due
 from intake.errors import ExternalError, ExternalRejected, RequestNotFound
 from intake.follow_rules import CadenceStep, cadence, cadence_due
 from intake.models import Comment, RequestRecord, Step, Thread, TrackedItem
 from intake.ports import FollowUps, Services
 from intake.status_page import status_link
-from intake.waiting import Wait, answered, asks, current_wait, question_of
+from intake.triage_rules import NO_RESPONSE
+from intake.waiting import Wait, answered, asks, current_wait, question_of, restarted
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0
-NO_RESPONSE = "No response"
-# Where the resolution is written. Another feature adds INTAKE_RESOLUTION_FIELD; until then
-# (or when it is empty) DevOps' own field for it.
-DEFAULT_RESOLUTION_FIELD = "Microsoft.VSTS.Common.ResolvedReason"
 SUMMARY_KEY = "cadence"  # this module's part of the cached summary (the SLA's is its own)
 CLOSING_PARTS = ("comment", "email", "note")
 
 
-def cadence_key(work_item_id: int, rev: int, day: int | str) -> str:
+def cadence_key(work_item_id: int, rev: int | str, day: int | str) -> str:
     return f"cadence:{work_item_id}:{rev}:{day}"
-
-
-def resolution_field(settings: Any) -> str:
-    return str(getattr(settings, "resolution_field", "") or DEFAULT_RESOLUTION_FIELD)
 
 
 def follow_waits(services: Services, work_item_ids: Iterable[int], now: datetime) -> list[str]:
@@ -102,6 +98,8 @@ def follow_wait(item: TrackedItem, services: Services, now: datetime) -> list[st
         return []  # a work item of the request's (a PBI), not the request's own
     settings = services.settings
     wait = current_wait(item.updates, settings.state_waiting_client)
+    if wait is not None:  # a new question asked during the wait: Day 1 again, from it
+        wait = restarted(wait, record)
     said: list[str] = []
     if _has_work(item, record, wait, services, now):
         # Due until it is done: a worker that dies below leaves the item due, so the next
@@ -140,9 +138,9 @@ def _has_work(
     if wait is None:
         return False
     if answered(wait, item.updates, record) is not None:
-        return cadence_key(item.work_item_id, wait.rev, "back") not in record.steps
+        return cadence_key(item.work_item_id, wait.cycle, "back") not in record.steps
     return any(
-        cadence_key(item.work_item_id, wait.rev, step.day) not in record.steps
+        cadence_key(item.work_item_id, wait.cycle, step.day) not in record.steps
         for step in cadence_due(
             services.settings.business_calendar, wait.since, now, _days(services)
         )
@@ -154,7 +152,7 @@ def _follow(
 ) -> list[str]:
     number = item.work_item_id
     if answered(wait, item.updates, record) is not None:
-        key = cadence_key(number, wait.rev, "back")
+        key = cadence_key(number, wait.cycle, "back")
         if key in record.steps:
             return []
         # The client answered: the request goes back to where it was before the wait. Told
@@ -169,14 +167,14 @@ def _follow(
     due = [
         step
         for step in cadence_due(calendar, wait.since, now, _days(services))
-        if cadence_key(number, wait.rev, step.day) not in record.steps
+        if cadence_key(number, wait.cycle, step.day) not in record.steps
     ]
     if not due:
         return []
     said: list[str] = []
     # After an outage only the latest step due is said: two reminders at once help nobody.
     for skipped in due[:-1]:
-        key = cadence_key(number, wait.rev, skipped.day)
+        key = cadence_key(number, wait.cycle, skipped.day)
         services.store.record_step(record.request.id, key, {"skipped": True, "at": _iso(now)})
         said.append(key)
     step = due[-1]
@@ -190,7 +188,7 @@ def _follow(
 def _remind(
     number: int, record: RequestRecord, wait: Wait, step: CadenceStep, services: Services
 ) -> str:
-    key = cadence_key(number, wait.rev, step.day)
+    key = cadence_key(number, wait.cycle, step.day)
     days = _days(services)
     stage = "last" if len(days) > 1 and step.day == days[-2] else "again"
     email = ask_client.question_email(
@@ -209,7 +207,7 @@ def _close(
 ) -> list[str]:
     """Day 10: the comment, the email, the thread note, then the resolution and the state
     (last: until then the item still waits, so a failed run is finished by the next)."""
-    key = cadence_key(number, wait.rev, step.day)
+    key = cadence_key(number, wait.cycle, step.day)
     said: list[str] = []
     for part in CLOSING_PARTS:
         part_key = f"{key}:{part}"
@@ -218,24 +216,11 @@ def _close(
         result = CLOSING[part](number, record, wait, part_key, services)
         services.store.record_step(record.request.id, part_key, result)
         said.append(part_key)
-    settings = services.settings
-    _write_resolution(number, services)
-    services.work_items.set_state(number, settings.state_closed)
-    result = state_result(settings.state_closed, services.clock())
-    services.store.record_step(record.request.id, key, {**result, "resolution": NO_RESPONSE})
+    # The resolution and the state as every close writes them (decision_steps.close_request).
+    result = close_request(number, NO_RESPONSE, services)
+    services.store.record_step(record.request.id, key, result)
     log.info("request %s: closed for no response (Day %d)", record.request.id, step.day)
     return [*said, key]
-
-
-def _write_resolution(number: int, services: Services) -> None:
-    field = resolution_field(services.settings)
-    try:
-        services.work_items.update(number, fields={field: NO_RESPONSE})
-    except ExternalRejected as exc:
-        if exc.remote_status != 400:
-            raise
-        # The type lacks the field (make doctor names it): the comment says the resolution.
-        log.warning("work item %d: resolution not written to %s (%s)", number, field, exc.title)
 
 
 def _closing_comment(
@@ -314,7 +299,8 @@ def _unfinished_closing(
         and entered.rev < closed.rev
     ):
         return None
-    key = cadence_key(item.work_item_id, entered.rev, _days(services)[-1])
+    wait = restarted(Wait(entered.rev, entered.at, entered.old), record, until=closed.at)
+    key = cadence_key(item.work_item_id, wait.cycle, _days(services)[-1])
     if f"{key}:email" in record.steps and key not in record.steps:
         return key, closed.at
     return None
@@ -352,7 +338,7 @@ def _save_next_due(
     if wait is not None and answered(wait, item.updates, record) is None:
         steps = cadence(services.settings.business_calendar, wait.since, _days(services))
         pending = [
-            s for s in steps if cadence_key(work_item_id, wait.rev, s.day) not in record.steps
+            s for s in steps if cadence_key(work_item_id, wait.cycle, s.day) not in record.steps
         ]
         mine = min((s.at for s in pending), default=None)
         if mine is not None and mine < now:

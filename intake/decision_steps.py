@@ -189,7 +189,14 @@ def close_with(state: TriageState, services: Services, resolution: str) -> dict[
     """Write the resolution (``settings.resolution_field``; empty: not written), then move the
     request to the closed state. Both are idempotent (the same value again changes nothing),
     so a retry after a crash between them only finishes the close."""
-    settings, work_item_id = services.settings, _work_item_id(state)
+    return close_request(_work_item_id(state), resolution, services)
+
+
+def close_request(work_item_id: int, resolution: str, services: Services) -> dict[str, Any]:
+    """Every close of a request (a decision's, the loop's, the no-response cadence's) writes
+    its resolution this one way: to ``settings.resolution_field`` (empty: not written), then
+    the closed state; the result names the resolution."""
+    settings = services.settings
     if settings.resolution_field:
         services.work_items.update(work_item_id, fields={settings.resolution_field: resolution})
     services.work_items.set_state(work_item_id, settings.state_closed)
@@ -219,6 +226,22 @@ def email_done(state: TriageState, services: Services) -> dict[str, Any]:
     )
     message_id = send_once(state.record, email, services)
     return client_email_result(email, message_id, services.clock())
+
+
+def comment_done(state: TriageState, services: Services) -> dict[str, Any]:
+    """The close said on the request's work item (the single source of truth): what was
+    done, in which iteration, the resolution, and that the client was told. Keyed: once."""
+    offer = state.done_offer or {}
+    what = f"{offer.get('type') or 'work item'} #{offer.get('id')}"
+    where = f" in {offer['iteration']}" if offer.get("iteration") else " (no iteration)"
+    closing = state.closing
+    by = closing.by_name if closing is not None else "Intake"
+    text = (
+        f"<p>Closed: done — {html.escape(what)}{html.escape(where)}; the client was told by "
+        f"email. Resolution <b>{DONE}</b>; closed by {html.escape(by)}.</p>"
+    )
+    comment = Comment(key=_key(state, TriageStep.COMMENT_DONE), html=text)
+    return {"comment_id": services.work_items.add_comment(_work_item_id(state), comment)}
 
 
 def set_state(state: TriageState, services: Services) -> dict[str, Any]:
@@ -286,6 +309,7 @@ STEP_FUNCTIONS: dict[TriageStep, Callable[[TriageState, Services], dict[str, Any
     TriageStep.SET_STATE: set_state,
     TriageStep.CLOSE_DONE: close_done,
     TriageStep.EMAIL_DONE: email_done,
+    TriageStep.COMMENT_DONE: comment_done,
 }
 
 

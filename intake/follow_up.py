@@ -82,11 +82,15 @@ def run_follow_up(services: Services) -> FollowUpRun:
     follow_ups.forget_changed(marks)
     run.said += tell_clients(run.refreshed, services)
     # Closing the loop (issue 15): done items offer the close; reopening clears resolutions.
-    run.said += closing.follow_done(created, services, now)
+    run.said += closing.follow_done(
+        created, services, now, cache=lambda number: refresh(number, services, now)
+    )
     closing.clear_reopened(run.refreshed, services)
     iteration_choices.refresh(services, now)  # the sprints Create PBI offers, kept fresh
     follow_ups.set_watermark(now)
     run.due = [item.work_item_id for item in follow_ups.due(now)]
+    # Done replies seen outside business hours, said at the opening (issue 15).
+    run.said += closing.say_due(run.due, services, now)
     # The clocks of what changed or fell due, their reminders, and the digest's slot.
     run.said += sla_follow_up.follow_clocks(
         services, sorted({*run.refreshed, *run.due}), now, triage.publish_card

@@ -59,8 +59,7 @@ class Policy:
             on_hold_state=settings.state_on_hold,
             relaunch_days=settings.on_hold_relaunch_days,
             max_relaunches=settings.max_relaunches,
-            # INTAKE_STATE_WAITING_CLIENT comes with "Ask the client" (another branch).
-            waiting_state=str(getattr(settings, "state_waiting_client", "Waiting on Client")),
+            waiting_state=settings.state_waiting_client,
             closed_state=settings.state_closed,
             weekly=settings.weekly_update,
             label=lambda state: client_label(state, settings),

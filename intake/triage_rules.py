@@ -74,6 +74,8 @@ class TriageStep(StrEnum):
     CLOSING = "closing"  # the CLOSE_DONE Decision that won the claim
     CLOSE_DONE = "closing.close"
     EMAIL_DONE = "closing.email_client"
+    # The request's work item is the single source of truth: the close said on it, once.
+    COMMENT_DONE = "closing.comment"
 
 
 # The steps each decision runs, in order (the functions are in ``intake.decision_steps``).
@@ -100,7 +102,11 @@ STEPS_OF: dict[DecisionKind, tuple[TriageStep, ...]] = {
     ),
     DecisionKind.SPRINT_URGENT: (TriageStep.ADD_TO_SPRINT, TriageStep.COMMENT_PLAN),
     DecisionKind.HANDLE_IN_SPRINT: (TriageStep.COMMENT_PLAN,),
-    DecisionKind.CLOSE_DONE: (TriageStep.CLOSE_DONE, TriageStep.EMAIL_DONE),
+    DecisionKind.CLOSE_DONE: (
+        TriageStep.CLOSE_DONE,
+        TriageStep.EMAIL_DONE,
+        TriageStep.COMMENT_DONE,
+    ),
 }
 # Iteration choices of Create PBI besides an iteration path (issue 15).
 CURRENT_SPRINT = "@current"  # the sprint current when the PBI is created

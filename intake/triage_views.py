@@ -389,6 +389,7 @@ STEP_WORDS = {
     TriageStep.SET_STATE: "moving the request to its state after the decision in DevOps",
     TriageStep.CLOSE_DONE: "closing the request (resolution Done) in DevOps",
     TriageStep.EMAIL_DONE: "telling the client the request is done",
+    TriageStep.COMMENT_DONE: "writing the close on the request in DevOps",
 }
 MAX_REASON = 160
 

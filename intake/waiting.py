@@ -5,16 +5,18 @@ Pure: no I/O, no clock (the calendar rules of the cadence are ``intake.follow_ru
 A wait is derived, never stored: it is the latest entry of the request's work item into
 ``INTAKE_STATE_WAITING_CLIENT`` while the item is still there (whoever moved it: Intake's
 **Ask the client**, or a person in DevOps). Its identity is the revision that entered the
-state, so entering again is a new wait that starts over at Day 1. The wait is *answered*
-(the cadence stops, and the request goes back to its previous state) by a reply from the
-client by email recorded after it started (``reply:{id}``, not an automatic one), or by a
-``#client`` comment the client's own DevOps identity wrote after it started.
+state, so entering again is a new wait that starts over at Day 1; a new question asked with
+the card during the wait starts it over too, from the question's time (``restarted``). The
+wait is *answered* (the cadence stops, and the request goes back to its previous state) by a
+reply from the client by email recorded after the item entered the state (``reply:{id}``,
+not an automatic one), or by a ``#client`` comment the client's own DevOps identity wrote
+after that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +44,22 @@ class Wait:
     rev: int
     since: datetime
     previous_state: str
+    # A new question asked with the card during the wait starts the cadence over from it:
+    # ``since`` is then that question's time, ``entered`` when the item entered the state
+    # (what ends the wait counts from there), and ``ask`` the question's number (``ask:{n}``).
+    entered: datetime | None = None
+    ask: int = 0
+
+    @property
+    def cycle(self) -> str:
+        """The cadence's identity in its effect keys: the revision that entered the state,
+        and the question that restarted it (``3``, ``3.2``)."""
+        return f"{self.rev}.{self.ask}" if self.ask else str(self.rev)
+
+    @property
+    def start(self) -> datetime:
+        """When the item entered the waiting state."""
+        return self.entered or self.since
 
 
 # --- who asks, and what ---------------------------------------------------------------------
@@ -108,6 +126,22 @@ def current_wait(updates: Sequence[Mapping[str, Any]], waiting_state: str) -> Wa
     return Wait(last.rev, last.at, last.old)
 
 
+def restarted(wait: Wait, record: RequestRecord, until: datetime | None = None) -> Wait:
+    """``wait`` started over at the latest question asked with the card after the item
+    entered the state (and, given ``until``, not after it): asking again is a new Day 1."""
+    latest: tuple[datetime, int] | None = None
+    for number, result in asks(record):
+        at = result.get("at")
+        when = datetime.fromisoformat(at) if isinstance(at, str) else None
+        if when is None or when <= wait.start or (until is not None and when > until):
+            continue
+        if latest is None or (when, number) >= latest:
+            latest = (when, number)
+    if latest is None:
+        return wait
+    return replace(wait, since=latest[0], entered=wait.start, ask=latest[1])
+
+
 def answered(
     wait: Wait, updates: Iterable[Mapping[str, Any]], record: RequestRecord
 ) -> datetime | None:
@@ -117,7 +151,7 @@ def answered(
         reply = result.get("reply") if step.startswith(REPLY_PREFIX) else None
         if isinstance(reply, dict) and not reply.get("auto") and isinstance(reply.get("at"), str):
             at = datetime.fromisoformat(reply["at"])
-            if at >= wait.since:
+            if at >= wait.start:
                 found.append(at)
     client = record.request.client_email.strip().lower()
     for update in updates:
@@ -145,7 +179,7 @@ def question_of(wait: Wait, record: RequestRecord) -> str:
         if not text or at is None:
             continue
         asked = step.startswith(ASK_PREFIX)
-        if (asked or at <= wait.since + QUESTION_WINDOW) and (latest is None or at >= latest[0]):
+        if (asked or at <= wait.start + QUESTION_WINDOW) and (latest is None or at >= latest[0]):
             latest = (at, text)
     return latest[1] if latest else NO_QUESTION
 

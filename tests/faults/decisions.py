@@ -229,6 +229,7 @@ def decision_effects(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], di
             "client done email": sum(
                 1 for e in world.mailer.sent if e.key == keyed(TriageStep.EMAIL_DONE)
             ),
+            "close comment": comments.count(keyed(TriageStep.COMMENT_DONE)),
         }
         for title in typed_tasks(groups):
             counts[f"Task {title!r}"] = sum(
@@ -336,6 +337,7 @@ def decision_expected(groups: tuple[Group, ...]) -> Callable[[FakeWorld, str], d
             "request closed": int(kind is DecisionKind.NOT_OUR_PROBLEM or done),
             "resolution written": int(kind is DecisionKind.NOT_OUR_PROBLEM or done),
             "client done email": int(done),
+            "close comment": int(done),
             "close recorded": int(done),
             "decision recorded": 1,
             "plan recorded": int(plan is not None),

@@ -17,6 +17,7 @@ from intake.adapters.local_follow_ups import SqliteFollowUps
 from intake.adapters.sqlite_db import Database
 from intake.config import Settings
 from intake.errors import ExternalUnavailable, RequestBusy
+from intake.follow_rules import cadence
 from intake.follow_up import run_follow_up
 from intake.triage_rules import Clicker
 from tests.fakes import FakeWorld
@@ -58,9 +59,11 @@ class Board:
         return self.clock.at.astimezone(CALENDAR.timezone).strftime("%Y-%m-%d %H:%M")
 
 
-def a_request_and_its_board(tmp_path) -> tuple[FakeWorld, Any, Clock, Board]:
+def a_request_and_its_board(tmp_path, **settings: Any) -> tuple[FakeWorld, Any, Clock, Board]:
     clock = Clock(paris("2026-12-14 10:00"))
-    world = FakeWorld(Settings(data_dir=tmp_path / "data", calendar=PARIS_JSON), clock=clock)
+    world = FakeWorld(
+        Settings(data_dir=tmp_path / "data", calendar=PARIS_JSON, **settings), clock=clock
+    )
     ref = a_request_after_its_intake(world, clock.at, title="Blank page", severity="Medium")
     history = History().add(
         "2026-12-14 10:00",
@@ -135,6 +138,22 @@ def test_without_faults_each_message_and_change_happens_once(tmp_path):
     run(services, clock, ASKED, 1)
     the_whole_cadence(world, services, clock, board)
     assert_said_once(world, board)
+
+
+@pytest.mark.parametrize("field", ["Custom.Resolution", ""])
+def test_the_no_response_close_writes_the_resolution_as_every_close_does(tmp_path, field):
+    """INTAKE_RESOLUTION_FIELD is where it goes; empty: not written (decision_steps)."""
+    world, services, clock, board = a_request_and_its_board(tmp_path, resolution_field=field)
+    ask(world, services, clock)
+    ask_client.run_asks(world_request(world), services)
+    run(services, clock, ASKED, 1)
+    the_whole_cadence(world, services, clock, board)
+    fields = world.work_items.items[board.id]["fields"]
+    assert outcome(world, board)["states"] == [WAITING, CLOSED]
+    assert "Microsoft.VSTS.Common.ResolvedReason" not in fields
+    assert fields.get(field) == ("No response" if field else None)
+    record = world.store.records[world_request(world)]
+    assert record.steps["cadence:1:3:10"]["resolution"] == "No response"
 
 
 @pytest.mark.parametrize(
@@ -221,3 +240,36 @@ def test_the_timer_wakes_at_the_next_cadence_step_and_the_sla_keeps_its_summary(
     closed = services.follow_ups.item(board.id)
     assert closed.summary["cadence"] is None
     assert closed.next_due_at is None or closed.next_due_at > paris(DAY_10)
+
+
+def test_a_new_question_during_the_wait_starts_the_cadence_over_from_it(tmp_path):
+    world, services, clock, board = a_request_and_its_board(tmp_path)
+    ask(world, services, clock)
+    ask_client.run_asks(world_request(world), services)
+    run(services, clock, ASKED, 1)
+    again = "2026-12-18 15:00"  # Day 4 of the first wait: a new question
+    clock.at = paris(again)
+    ask_client.ask(world_request(world), CASEY, {"question": "And which version?"}, services)
+    ask_client.run_asks(world_request(world), services)
+    run(services, clock, again, 1)
+    steps = cadence(world.settings.business_calendar, paris(again), (5, 9, 10))
+    item = services.follow_ups.item(board.id)
+    assert item.next_due_at == steps[0].at > paris(DAY_5)
+    assert item.summary["cadence"]["since"] == paris(again).isoformat()
+    run(services, clock, DAY_5)  # the first wait's Day 5: nothing now
+    assert [e.key for e in world.mailer.sent if "cadence" in e.key] == []
+    for step in steps:
+        for minutes in (0, 0, 5):
+            clock.at = step.at + timedelta(minutes=minutes)
+            run_follow_up(services)
+    found = outcome(world, board)
+    assert found["emails"] == {
+        "ask:1:email": 1,
+        "ask:2:email": 1,
+        "cadence:1:3.2:5": 1,
+        "cadence:1:3.2:9": 1,
+        "cadence:1:3.2:10:email": 1,
+    }
+    assert found["states"] == [WAITING, CLOSED] and found["resolution"] == "No response"
+    (day_5,) = [e for e in world.mailer.sent if e.key.endswith("cadence:1:3.2:5")]
+    assert "And which version?" in day_5.text and "Which browser?" not in day_5.text

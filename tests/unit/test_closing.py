@@ -228,6 +228,11 @@ def done_emails(world: FakeWorld) -> list[Any]:
     return [e for e in world.mailer.sent if e.key.endswith("closing.email_client")]
 
 
+def close_comments(world: FakeWorld, request_id: str) -> list[str]:
+    item = world.store.records[request_id].work_item_id
+    return [c.html for c in world.work_items.comments[item] if c.key.endswith("closing.comment")]
+
+
 def test_create_pbi_puts_the_pbi_in_the_chosen_sprint_and_tells_the_coordinator(tmp_path):
     world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path)
     assert world.work_items.items[pbi_id]["draft"].iteration_path == "Intake\\Sprint 7"
@@ -323,11 +328,16 @@ def test_a_done_pbi_is_offered_once_and_the_coordinator_closes_with_done(tmp_pat
     assert item["state"] == "Closed" and item["fields"][FIELD] == "Done"
     (email,) = done_emails(world)
     assert f"Product Backlog Item #{pbi_id}" in email.text and "in Sprint 7" in email.text
+    # The work item, the single source of truth, says the close too.
+    (comment,) = close_comments(world, request_id)
+    assert f"Closed: done — Product Backlog Item #{pbi_id} in Sprint 7" in comment
+    assert "the client was told" in comment and "Resolution <b>Done</b>" in comment
+    assert "Casey Coordinator" in comment
     assert record.status == "done"
     again = triage.decide(request_id, MORGAN, DecisionKind.CLOSE_DONE, {}, services)
     assert "Already closed by Casey Coordinator." in texts(again)
     deliver(world, services)
-    assert len(done_emails(world)) == 1
+    assert len(done_emails(world)) == 1 and len(close_comments(world, request_id)) == 1
 
 
 def test_auto_close_on_done_closes_at_once_without_asking(tmp_path):
@@ -345,6 +355,54 @@ def test_auto_close_on_done_closes_at_once_without_asking(tmp_path):
     run_follow_up(services)
     deliver(world, services)
     assert len(offers(world)) == 1 and len(done_emails(world)) == 1
+
+
+SATURDAY_NIGHT = datetime(2026, 12, 12, 22, 0, tzinfo=UTC)  # the default calendar: UTC
+MONDAY_OPENING = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)  # Mon-Fri 09:00-18:00
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_a_done_seen_outside_business_hours_is_said_at_the_next_opening_once(tmp_path, auto):
+    world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path, auto_close_on_done=auto)
+    request_item = world.store.records[request_id].work_item_id
+    world.work_items.history[request_item] = [rev(1, **{KEY: request_id, "System.State": "New"})]
+    pbi_done(world, request_id, pbi_id, clock)
+    for night in (SATURDAY_NIGHT, SATURDAY_NIGHT + timedelta(hours=12)):
+        clock.at = world.work_items.changed_at[pbi_id] = night  # swept again on Sunday
+        run_follow_up(services)
+        deliver(world, services)
+        assert offers(world) == [] and done_emails(world) == []
+        assert world.work_items.items[request_item]["state"] != "Closed"
+        # The request's item stays due: the timer wakes at the opening.
+        assert services.follow_ups.item(request_item).next_due_at == MONDAY_OPENING
+    for _ in range(2):  # a second run at the same instant adds nothing
+        clock.at = MONDAY_OPENING
+        run_follow_up(services)
+        deliver(world, services)
+        (offer,) = offers(world)
+        assert ("Intake closes the request" in offer["text"]) is auto
+        assert len(done_emails(world)) == int(auto)
+        closed = world.work_items.items[request_item]["state"] == "Closed"
+        assert closed is auto
+    item = services.follow_ups.item(request_item)
+    assert "done" not in item.summary and "done" not in item.summary["dueBy"]
+    if not auto:
+        triage.decide(request_id, CASEY, DecisionKind.CLOSE_DONE, {}, services)
+        deliver(world, services)
+        assert len(done_emails(world)) == 1 and len(close_comments(world, request_id)) == 1
+
+
+def test_a_done_at_night_whose_request_item_cannot_be_followed_is_said_rather_than_lost(
+    tmp_path,
+):
+    world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path)
+    pbi_done(world, request_id, pbi_id, clock)  # the request item's history names no request
+    clock.at = SATURDAY_NIGHT
+    run_follow_up(services)
+    assert len(offers(world)) == 1
+    clock.at = MONDAY_OPENING
+    run_follow_up(services)
+    assert len(offers(world)) == 1
 
 
 def test_a_pbi_not_done_or_not_ours_offers_nothing(tmp_path):
@@ -392,6 +450,8 @@ OPERATIONS = [
     "send",
     "record_step.closing.close",
     "record_step.closing.email_client",
+    "add_comment",
+    "record_step.closing.comment",
 ]
 
 
@@ -404,15 +464,22 @@ FAULTS = [
 ]
 
 
+@pytest.mark.parametrize("night", [False, True], ids=["day", "night"])
 @pytest.mark.parametrize(("operation", "after"), FAULTS)
-def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(tmp_path, operation, after):
+def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(
+    tmp_path, operation, after, night
+):
     world, services, clock, request_id, pbi_id = with_a_pbi(tmp_path, auto_close_on_done=True)
+    request_item = world.store.records[request_id].work_item_id
+    world.work_items.history[request_item] = [rev(1, **{KEY: request_id, "System.State": "New"})]
     pbi_done(world, request_id, pbi_id, clock)
     error = ExternalUnavailable("down") if operation != "update" else ExternalRejected("no")
     world.faults.add(operation, error, after=after)
-    # The timer runs every five minutes; the queue delivers again; the timer resumes.
-    for minutes in (5, 10, 15, 30):
-        clock.at = T0 + timedelta(minutes=minutes)
+    # The timer runs every five minutes; the queue delivers again; the timer resumes. At
+    # night: seen on Saturday, said (closed, emailed) from Monday's opening.
+    start = MONDAY_OPENING if night else T0
+    for minutes in (-2 * 24 * 60, 5, 10, 15, 30) if night else (5, 10, 15, 30):
+        clock.at = start + timedelta(minutes=minutes)
         try:
             run_follow_up(services)
         except ExternalUnavailable:
@@ -428,5 +495,6 @@ def test_auto_close_under_a_fault_loses_nothing_and_says_nothing_twice(tmp_path,
     item = world.work_items.items[world.store.records[request_id].work_item_id]
     assert (item["state"], item["fields"].get(FIELD)) == ("Closed", "Done"), operation
     assert len(done_emails(world)) == 1, operation
+    assert len(close_comments(world, request_id)) == 1, operation
     assert len(offers(world)) == 1, operation
     assert world.store.records[request_id].status == "done", operation
