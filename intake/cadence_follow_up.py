@@ -53,7 +53,7 @@ from intake.decision_steps import close_request
 from intake.due_instants import with_due
 from intake.errors import ExternalError, ExternalRejected, RequestNotFound
 from intake.follow_rules import CadenceStep, cadence, cadence_due
-from intake.models import Comment, RequestRecord, Step, Thread, TrackedItem
+from intake.models import Comment, RequestRecord, Step, Thread, TrackedItem, iso_utc
 from intake.ports import FollowUps, Services
 from intake.status_page import status_link
 from intake.triage_rules import NO_RESPONSE
@@ -175,7 +175,7 @@ def _follow(
     # After an outage only the latest step due is said: two reminders at once help nobody.
     for skipped in due[:-1]:
         key = cadence_key(number, wait.cycle, skipped.day)
-        services.store.record_step(record.request.id, key, {"skipped": True, "at": _iso(now)})
+        services.store.record_step(record.request.id, key, {"skipped": True, "at": iso_utc(now)})
         said.append(key)
     step = due[-1]
     if step.closes:
@@ -343,7 +343,7 @@ def _save_next_due(
         mine = min((s.at for s in pending), default=None)
         if mine is not None and mine < now:
             mine = now  # due and not said (it failed): the next run tries again
-        summary = {"rev": wait.rev, "since": _iso(wait.since), "next": _iso(mine)}
+        summary = {"rev": wait.rev, "since": iso_utc(wait.since), "next": iso_utc(mine)}
     # The cadence's instant under its own name: the item is due at the earliest of every
     # follow-up's (intake/due_instants.py), so a later follow-up's save keeps this one.
     updated = with_due(
@@ -362,7 +362,3 @@ def _follow_ups_of(services: Services) -> FollowUps:
 
 def _days(services: Services) -> tuple[int, ...]:
     return tuple(services.settings.cadence_days)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None

@@ -10,9 +10,9 @@ falls out of ``FollowUps.due``. Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
-from intake.models import TrackedItem
+from intake.models import TrackedItem, iso_utc, parse_instant
 
 DUE_BY = "dueBy"
 SLA = "sla"  # before this record, only the SLA wrote next_due_at
@@ -26,10 +26,10 @@ def with_due(item: TrackedItem, name: str, at: datetime | None) -> TrackedItem:
     """``item`` with ``name``'s next instant set to ``at`` (None: nothing due for it)."""
     due_by: dict[str, str | None] = dict(item.summary.get(DUE_BY) or {})
     if name != SLA and SLA not in due_by:
-        due_by[SLA] = _iso(item.next_due_at)  # an item cached before the record: the SLA's
-    due_by[name] = _iso(at)
+        due_by[SLA] = iso_utc(item.next_due_at)  # an item cached before the record: the SLA's
+    due_by[name] = iso_utc(at)
     due_by = {key: text for key, text in due_by.items() if text or key == SLA}
-    instants = [_parse(text) for text in due_by.values() if text]
+    instants = [parse_instant(text) for text in due_by.values() if text]
     earliest = min(instants, default=None)
     return replace(item, next_due_at=earliest, summary={**item.summary, DUE_BY: due_by})
 
@@ -37,13 +37,4 @@ def with_due(item: TrackedItem, name: str, at: datetime | None) -> TrackedItem:
 def due_of(item: TrackedItem, name: str) -> datetime | None:
     """The instant ``name`` last wrote for ``item``."""
     text = (item.summary.get(DUE_BY) or {}).get(name)
-    return _parse(text) if text else None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _parse(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_instant(text) if text else None

@@ -16,6 +16,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_utc(moment: datetime | None) -> str | None:
+    """An instant as kept in records and caches: ISO 8601 in UTC (None stays None)."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def parse_instant(text: str) -> datetime:
+    """An instant written by ``iso_utc`` or by DevOps (``...Z``); a naive one is UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Answer(BaseModel):
     """One answered question of the form, as the client typed it."""
 

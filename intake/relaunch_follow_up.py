@@ -22,7 +22,7 @@ import html
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from intake import emails, follow_rules
@@ -31,7 +31,7 @@ from intake.calendar import BusinessCalendar
 from intake.client_notify import state_changes
 from intake.client_status import client_email_result, client_label
 from intake.config import Settings
-from intake.models import Comment, Mention, RequestRecord, TrackedItem
+from intake.models import Comment, Mention, RequestRecord, TrackedItem, iso_utc
 from intake.ports import FollowUps, Services
 from intake.sla_follow_up import coordinator, say_once, thread_of
 from intake.status_page import status_link
@@ -167,7 +167,7 @@ def say(
         )
         message_id = send_once(record, mail, services)
         result = client_email_result(mail, message_id, services.clock())
-        result["relaunch"] = {"number": due.number, "at": _iso(due.at)}
+        result["relaunch"] = {"number": due.number, "at": iso_utc(due.at)}
         services.store.record_step(record.request.id, step, result)
         return message_id
 
@@ -221,7 +221,3 @@ def _follow_ups(services: Services) -> FollowUps:
     if services.follow_ups is None:
         raise RuntimeError("follow-ups need a store for them (see bootstrap)")
     return services.follow_ups
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()

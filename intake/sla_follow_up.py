@@ -27,7 +27,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from intake.calendar import BusinessCalendar
@@ -36,7 +36,17 @@ from intake.config import Settings
 from intake.doctor import Check
 from intake.due_instants import SLA, with_due
 from intake.errors import ExternalError, RequestNotFound
-from intake.models import Email, Mention, RequestRecord, Step, Thread, TrackedItem, Vote
+from intake.models import (
+    Email,
+    Mention,
+    RequestRecord,
+    Step,
+    Thread,
+    TrackedItem,
+    Vote,
+    iso_utc,
+    parse_instant,
+)
 from intake.ports import FollowUps, Services
 from intake.sla import Clocks, IntakeRecords, SlaPolicy, clock_json, clocks
 from intake.sla_ladder import (
@@ -113,7 +123,7 @@ def intake_records(record: RequestRecord, votes: Sequence[Vote]) -> IntakeRecord
     decided = decision.get("at")
     return IntakeRecords(
         severity=record.request.severity,
-        decided_at=_parse(decided) if isinstance(decided, str) else decided,
+        decided_at=parse_instant(decided) if isinstance(decided, str) else decided,
         vote_times=tuple(vote.at for vote in votes),
     )
 
@@ -121,8 +131,8 @@ def intake_records(record: RequestRecord, votes: Sequence[Vote]) -> IntakeRecord
 def records_json(records: IntakeRecords) -> dict[str, Any]:
     return {
         "severity": records.severity,
-        "decidedAt": _iso(records.decided_at),
-        "votes": [_iso(t) for t in records.vote_times],
+        "decidedAt": iso_utc(records.decided_at),
+        "votes": [iso_utc(t) for t in records.vote_times],
     }
 
 
@@ -130,8 +140,8 @@ def records_from_json(data: dict[str, Any]) -> IntakeRecords:
     decided = data.get("decidedAt")
     return IntakeRecords(
         severity=str(data.get("severity") or ""),
-        decided_at=_parse(decided) if decided else None,
-        vote_times=tuple(_parse(t) for t in data.get("votes") or []),
+        decided_at=parse_instant(decided) if decided else None,
+        vote_times=tuple(parse_instant(t) for t in data.get("votes") or []),
     )
 
 
@@ -149,7 +159,7 @@ def follow_item(
     records = intake_records(record, store.votes(item.request_id))
     found = clocks(item.updates, records, rules.calendar, rules.policy, now)
     views = [found.sla, found.first_response]
-    said = {k: _parse(v) for k, v in (item.summary.get("said") or {}).items()}
+    said = {k: parse_instant(v) for k, v in (item.summary.get("said") or {}).items()}
     spoken: list[str] = []
     for message in due_messages(item.work_item_id, views, said, rules.calendar, rules.ladder, now):
         if deliver(message, item, found, record, services, rules, now):
@@ -157,7 +167,7 @@ def follow_item(
             spoken.append(message.key)
     summary = {
         **item.summary,
-        "said": {k: _iso(v) for k, v in said.items()},
+        "said": {k: iso_utc(v) for k, v in said.items()},
         "records": records_json(records),
         "sla": clock_json(found.sla),
         "firstResponse": clock_json(found.first_response),
@@ -185,7 +195,7 @@ def record_card_line(record: RequestRecord, rules: Rules) -> str:
     return card_fact(
         record.request.severity,
         record.request.received_at,
-        _parse(decided) if isinstance(decided, str) else None,
+        parse_instant(decided) if isinstance(decided, str) else None,
         rules.calendar,
         rules.policy,
     )
@@ -214,7 +224,7 @@ def write_due_field(
     holds as far as we know."""
     name = services.settings.sla_due_field
     written: str | None = summary.get("dueField")
-    due = _iso(sla.due_at) if sla.ticking else None
+    due = iso_utc(sla.due_at) if sla.ticking else None
     if not name or due is None or due == written:
         return written
     try:
@@ -272,15 +282,15 @@ def say_once(follow_ups: FollowUps, key: str, send: Any, now: datetime) -> bool:
     """Claim ``key``, run ``send`` (which passes ``key`` on), record ``{key}#done``."""
     if follow_ups.effect(f"{key}#done") is not None:
         return True
-    mine = {"intent": _iso(now), "run": uuid.uuid4().hex}
+    mine = {"intent": iso_utc(now), "run": uuid.uuid4().hex}
     stored = follow_ups.claim_effect(key, mine)
     if stored != mine:
-        claimed = _parse(str(stored.get("intent") or _iso(now)))
+        claimed = parse_instant(str(stored.get("intent") or iso_utc(now)))
         if now - claimed < INTENT_GRACE:
             return False  # another run is saying it; this item stays due until it is done
         log.warning("follow_up: %s was claimed at %s and never recorded: again", key, claimed)
     sent_id = send()
-    follow_ups.claim_effect(f"{key}#done", {"id": str(sent_id), "at": _iso(now)})
+    follow_ups.claim_effect(f"{key}#done", {"id": str(sent_id), "at": iso_utc(now)})
     return True
 
 
@@ -346,15 +356,6 @@ def _follow_ups(services: Services) -> FollowUps:
     if services.follow_ups is None:
         raise RuntimeError("follow-ups need a store for them (see bootstrap)")
     return services.follow_ups
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _parse(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- what GET /api/requests/{id} shows -------------------------------------------------------
